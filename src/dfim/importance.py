@@ -1,0 +1,162 @@
+"""Importance scores (hypothetical and actual) and prediction changes.
+
+For one task, an attribution method gives multipliers ``m(x, r)`` of the input
+against a reference ``r``. Following the DeepSHAP convention for one-hot DNA, the
+*hypothetical* score of base ``b`` at position ``i`` is
+
+    H[i, b] = mean_k ( m_k[i, b] - sum_c m_k[i, c] * r_k[i, c] )
+
+(the contribution base ``b`` would have if it were present), and the *actual*
+contribution is ``A = H * X``: only the observed base is non-zero, and it equals
+``sum_c m[i, c] (x[i, c] - r[i, c])``, the method's contribution summed over
+channels. For gradient × input with an all-zero reference ``H`` is the gradient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .deeplift_scorer import DEEPLIFT_METHODS, DeepliftScorer
+from .models import SequenceModel, load_model
+from .native_scorer import NATIVE_METHODS, NativeScorer
+from .sequences import gc_background, shuffled_copies
+
+REFERENCES = ("gc", "zero", "shuffle")
+BACKENDS = {"deeplift": DEEPLIFT_METHODS, "native": NATIVE_METHODS}
+
+
+@dataclass
+class Importance:
+    """Scores of ``n`` sequences for several tasks.
+
+    hyp, actual : ``(n_tasks, n, L, 4)`` float32.
+    tasks : the model output index of each first-axis entry.
+    """
+
+    hyp: np.ndarray
+    actual: np.ndarray
+    tasks: list[int]
+
+
+def make_scorer(model: SequenceModel, method: str = "deeplift", backend: str = "deeplift",
+                target: str = "preactivation", threads=None):
+    """A scorer object for ``model``: build once, score many batches."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown importance backend {backend!r}; choose one of {sorted(BACKENDS)}")
+    if method not in BACKENDS[backend]:
+        raise ValueError(
+            f"unknown importance method {method!r} for backend {backend!r}; "
+            f"choose one of {sorted(BACKENDS[backend])}"
+        )
+    cls = DeepliftScorer if backend == "deeplift" else NativeScorer
+    return cls(model, method, target=target, threads=threads)
+
+
+def make_references(X: np.ndarray, kind: str = "gc", *, n_refs: int = 10, gc: float = 0.46,
+                    seed: int = 0, ids=None, shuffle_kind: str = "dinuc") -> np.ndarray:
+    """Reference inputs for ``X (n, L, 4)``.
+
+    Returns ``(1, 1, L, 4)`` (one reference shared by every sequence) for ``gc`` and
+    ``zero``, or ``(n, n_refs, L, 4)`` seeded shuffles of each sequence for
+    ``shuffle`` (``ids`` as in :func:`dfim.sequences.shuffled_copies`).
+    """
+    if kind not in REFERENCES:
+        raise ValueError(f"unknown reference {kind!r}; choose one of {list(REFERENCES)}")
+    L = X.shape[1]
+    if kind == "gc":
+        return np.broadcast_to(gc_background(gc), (1, 1, L, 4)).copy()
+    if kind == "zero":
+        return np.zeros((1, 1, L, 4), np.float32)
+    if n_refs < 1:
+        raise ValueError(f"shuffle references need n_refs >= 1, got {n_refs}")
+    return shuffled_copies(X, n_refs, seed=seed, kind=shuffle_kind, ids=ids)
+
+
+def hypothetical_scores(scorer, X: np.ndarray, refs: np.ndarray, ref_index=None, *,
+                        task: int = 0, batch_size: int = 256) -> np.ndarray:
+    """Hypothetical scores ``(n, L, 4)`` of ``X (n, L, 4)`` for one task.
+
+    refs : ``(n_r, K, L, 4)``; sequence ``i`` is scored against ``refs[ref_index[i]]``
+        (``ref_index`` defaults to ``i``, or to 0 when ``n_r == 1``). Mutants point at
+        their original's references so a delta profile compares like with like.
+    """
+    X = np.asarray(X, np.float32)
+    n = len(X)
+    if ref_index is None:
+        ref_index = np.zeros(n, int) if len(refs) == 1 else np.arange(n)
+    ref_index = np.asarray(ref_index)
+    K = refs.shape[1]
+    if getattr(scorer, "reference_free", False):
+        mult = scorer.multipliers(X, None, task, batch_size)
+        mean_ref = refs.mean(axis=1)[ref_index]
+        return mult - (mult * mean_ref).sum(-1, keepdims=True)
+    out = np.empty_like(X)
+    per_chunk = max(1, batch_size // K)
+    for i in range(0, n, per_chunk):
+        x = X[i : i + per_chunk]
+        r = refs[ref_index[i : i + per_chunk]]  # (b, K, L, 4)
+        xt = np.repeat(x, K, axis=0)
+        rt = r.reshape((-1,) + r.shape[2:])
+        mult = scorer.multipliers(xt, rt, task, batch_size)
+        hyp = mult - (mult * rt).sum(-1, keepdims=True)
+        out[i : i + per_chunk] = hyp.reshape(r.shape).mean(axis=1)
+    return out
+
+
+def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", reference: str = "gc",
+                       tasks=(0,), backend: str = "deeplift", n_refs: int = 10, gc: float = 0.46,
+                       seed: int = 0, ids=None, target: str = "preactivation",
+                       batch_size: int = 256, threads=None, scorer=None, refs=None,
+                       ref_index=None) -> Importance:
+    """Score sequences (originals and mutants alike) for one or more tasks.
+
+    Parameters
+    ----------
+    model : path to a Keras file or a loaded :class:`SequenceModel`.
+    X : ``(n, L, 4)`` float32 inputs (one-hot, or soft rows inside perturbed sources).
+    method : ``deeplift`` (genomics default), ``rescale``, ``revealcancel``,
+        ``grad_x_input`` or ``guided_backprop`` with ``backend="deeplift"``;
+        ``grad_x_input`` with ``backend="native"``.
+    reference : ``gc`` (background of GC fraction ``gc``), ``zero``, or ``shuffle``
+        (``n_refs`` dinucleotide shuffles per sequence, scores averaged).
+    tasks : model output indices to score.
+    scorer, refs, ref_index : reuse a scorer and a reference set across calls (see
+        :func:`hypothetical_scores`).
+
+    Returns
+    -------
+    Importance with ``hyp`` and ``actual`` of shape ``(n_tasks, n, L, 4)``.
+    """
+    if not isinstance(model, SequenceModel):
+        model = load_model(model)
+    X = np.asarray(X, np.float32)
+    model.check_input(X)
+    tasks = model.check_tasks(tasks)
+    own = scorer is None
+    if own:
+        scorer = make_scorer(model, method, backend, target=target, threads=threads)
+    if refs is None:
+        refs = make_references(X, reference, n_refs=n_refs, gc=gc, seed=seed, ids=ids)
+    try:
+        hyp = np.stack([
+            hypothetical_scores(scorer, X, refs, ref_index, task=t, batch_size=batch_size) for t in tasks
+        ])
+    finally:
+        if own:
+            scorer.close()
+    return Importance(hyp=hyp, actual=hyp * X[None], tasks=tasks)
+
+
+def prediction_change(model: SequenceModel, X: np.ndarray, mutants: np.ndarray, seq_of_mutant,
+                      tasks=(0,), target: str = "preactivation", batch_size: int = 256) -> np.ndarray:
+    """In-silico mutagenesis of each source: ``f(X) - f(X_s)``.
+
+    X : ``(n, L, 4)`` originals; mutants : ``(m, L, 4)``; seq_of_mutant : ``(m,)`` index
+    into ``X``. Returns ``(n_tasks, m)`` float32.
+    """
+    tasks = model.check_tasks(tasks)
+    f_x = model.logits(X, batch_size, target)[:, tasks]
+    f_m = model.logits(mutants, batch_size, target)[:, tasks]
+    return (f_x[np.asarray(seq_of_mutant)] - f_m).T.astype(np.float32)

@@ -1,0 +1,548 @@
+"""Figures: sequence logos, delta tracks, interaction maps, QQ plots, motif pairs, ROC and
+p-value calibration.
+
+Every ``plot_*`` function draws one figure with a title, axis labels and units, writes it
+to ``path`` and returns ``path``. The format follows the suffix (``.png``, ``.pdf`` or
+``.svg``). Files are written atomically: the figure is saved to a temporary file in the
+same folder and renamed onto ``path``, so a crashed job never leaves a half-written plot.
+
+Figures are built on :class:`matplotlib.figure.Figure` with the Agg canvas, never through
+``pyplot``, so nothing opens a window and no figure is kept alive in a global registry.
+
+Coordinates are 0-based half-open like BED: the letter of position ``p`` covers the
+x range ``[p, p + 1)``, so an element ``[start, end)`` shaded with ``axvspan(start, end)``
+lines up exactly with its letters.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from os import PathLike
+
+import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.patches import PathPatch, Patch
+from matplotlib.path import Path
+from matplotlib.textpath import TextPath
+
+ALPHABET = "ACGT"
+BASE_COLOURS = {"A": "#109648", "C": "#255C99", "G": "#F7B32B", "T": "#D62839"}
+SOURCE_COLOUR = "0.55"  # grey
+TARGET_COLOUR = "#FFF3A0"  # light yellow
+MINUS = "\u2212"
+_SAVE_FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg"}
+_DPI = 150
+_P_FLOOR = 1e-300  # p-values of exactly 0 are drawn at this value on -log10 axes
+
+__all__ = [
+    "draw_logo",
+    "plot_delta_tracks",
+    "plot_dfim",
+    "plot_qq",
+    "plot_motif_pairs",
+    "plot_roc",
+    "plot_pvalue_histograms",
+]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=_DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig: Figure, path: str | PathLike) -> str | PathLike:
+    """Save ``fig`` atomically to ``path`` (temporary file in the same folder + rename)."""
+    target = os.fspath(path)
+    ext = os.path.splitext(target)[1].lower()
+    if ext not in _SAVE_FORMATS:
+        raise ValueError(
+            f"cannot write plot {target!r}: unknown file suffix {ext!r}; "
+            f"use one of {', '.join(sorted(_SAVE_FORMATS))}"
+        )
+    folder = os.path.dirname(os.path.abspath(target))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix="." + os.path.basename(target) + ".", suffix=".tmp" + ext, dir=folder
+    )
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            fig.savefig(handle, format=_SAVE_FORMATS[ext], dpi=_DPI)
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    finally:
+        fig.clear()
+    return path
+
+
+def _neglog10(p: np.ndarray) -> np.ndarray:
+    return -np.log10(np.clip(p, _P_FLOOR, 1.0))
+
+
+def _clean_pvalues(p, what: str) -> np.ndarray:
+    """1-D float array of p-values with NaN dropped; values outside [0, 1] are an error."""
+    p = np.asarray(p, dtype=float).ravel()
+    p = p[~np.isnan(p)]
+    bad = (p < 0) | (p > 1)
+    if bad.any():
+        raise ValueError(
+            f"{what}: {int(bad.sum())} p-value(s) outside [0, 1] (e.g. {p[bad][0]!r}); "
+            "pass p-values, not scores or -log10 p"
+        )
+    return p
+
+
+def _note(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.4")
+
+
+def _glyphs() -> dict[str, np.ndarray]:
+    """Outline of each base letter as path vertices normalised to the unit box [0,1]²."""
+    prop = FontProperties(family="DejaVu Sans", weight="bold")
+    out = {}
+    for base in ALPHABET:
+        tp = TextPath((0, 0), base, size=1, prop=prop)
+        v = np.asarray(tp.vertices, dtype=float)
+        ext = tp.get_extents()
+        v = (v - [ext.x0, ext.y0]) / [ext.width, ext.height]
+        out[base] = (v, np.asarray(tp.codes))
+    return out
+
+
+_GLYPHS: dict | None = None
+
+
+def _glyph(base: str):
+    global _GLYPHS
+    if _GLYPHS is None:
+        _GLYPHS = _glyphs()
+    return _GLYPHS[base]
+
+
+def _check_scores(scores, what: str) -> np.ndarray:
+    scores = np.asarray(scores, dtype=float)
+    if scores.ndim != 2 or scores.shape[1] != 4:
+        raise ValueError(
+            f"{what}: expected contribution scores of shape (L, 4) with columns A, C, G, T, "
+            f"got shape {scores.shape}"
+        )
+    if not np.isfinite(scores).all():
+        raise ValueError(
+            f"{what}: scores contain NaN or infinite values "
+            f"(first at position {int(np.argwhere(~np.isfinite(scores))[0, 0])}); "
+            "check the attribution step"
+        )
+    return scores
+
+
+def _stack_extent(scores: np.ndarray) -> tuple[float, float]:
+    """Lowest and highest y a logo of ``scores`` reaches."""
+    low = np.where(scores < 0, scores, 0).sum(axis=1)
+    high = np.where(scores > 0, scores, 0).sum(axis=1)
+    return float(low.min(initial=0.0)), float(high.max(initial=0.0))
+
+
+def _padded(low: float, high: float) -> tuple[float, float]:
+    span = high - low
+    if span <= 0:
+        return -1.0, 1.0
+    return low - 0.05 * span, high + 0.05 * span
+
+
+# --------------------------------------------------------------------------- logos
+
+
+def draw_logo(ax, scores, start: int = 0, *, width: float = 1.0):
+    """Draw a sequence logo of contribution scores on ``ax``.
+
+    scores: ``(L, 4)`` float, columns A, C, G, T. At position ``i`` (drawn in the box
+    ``[start + i, start + i + width)``) the positive scores are stacked upwards from 0
+    and the negative ones downwards from 0, smallest magnitude nearest to 0; each
+    letter's height is its score. Letters are filled glyph outlines (one
+    :class:`~matplotlib.patches.PathPatch` per non-zero score), coloured A green,
+    C blue, G orange, T red. Zero scores draw nothing.
+
+    Sets the x limits to ``[start, start + L)`` and y limits to the stack extent
+    (padded by 5 %); returns ``ax``.
+    """
+    scores = _check_scores(scores, "draw_logo")
+    L = scores.shape[0]
+    for i in range(L):
+        row = scores[i]
+        nz = np.flatnonzero(row)
+        if nz.size == 0:
+            continue
+        x0 = start + i
+        up = down = 0.0
+        for c in nz[np.argsort(np.abs(row[nz]), kind="stable")]:
+            h = float(row[c])
+            if h > 0:
+                y0, up = up, up + h
+            else:
+                y0, down = down + h, down + h
+            base = ALPHABET[c]
+            verts, codes = _glyph(base)
+            path = Path(verts * [width, abs(h)] + [x0, y0], codes)
+            patch = PathPatch(path, facecolor=BASE_COLOURS[base], edgecolor="none", lw=0)
+            # add_artist, not add_patch: add_patch recomputes the data limits from the
+            # Bézier outline of every glyph, which is most of the time for L = 1000.
+            ax.add_artist(patch)
+    low, high = _stack_extent(scores)
+    ax.update_datalim([(start, low), (start + L, high)])
+    ax.set_xlim(start, start + L)
+    ax.set_ylim(*_padded(low, high))
+    return ax
+
+
+def _shade(ax, source, target) -> None:
+    for interval, colour, alpha in ((source, SOURCE_COLOUR, 0.3), (target, TARGET_COLOUR, 0.8)):
+        if interval is not None:
+            ax.axvspan(interval[0], interval[1], color=colour, alpha=alpha, lw=0, zorder=0)
+
+
+def _check_interval(interval, name: str):
+    if interval is None:
+        return None
+    try:
+        a, b = (int(v) for v in interval)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"plot_delta_tracks: {name} must be a (start, end) pair, got {interval!r}"
+        ) from None
+    if b <= a:
+        raise ValueError(
+            f"plot_delta_tracks: {name} interval [{a}, {b}) is empty; "
+            "coordinates are 0-based half-open, end > start"
+        )
+    return a, b
+
+
+def plot_delta_tracks(
+    original,
+    mutant,
+    delta,
+    path,
+    *,
+    title: str = "",
+    source=None,
+    target=None,
+    start: int = 0,
+):
+    """Three stacked logos sharing the x axis: original, mutant and their difference.
+
+    original, mutant, delta: ``(L, 4)`` contribution scores (A, C, G, T) of the window,
+    ``delta = original - mutant``. source, target: optional ``(start, end)`` half-open
+    intervals in the same coordinates as ``start`` (the position of the first row);
+    the source is shaded grey and the target light yellow on every panel. The original
+    and mutant panels share their y limits so heights can be compared directly.
+    Returns ``path``.
+    """
+    arrays = {"original": original, "mutant": mutant, "delta": delta}
+    shapes = {k: np.shape(v) for k, v in arrays.items()}
+    if len(set(shapes.values())) != 1:
+        raise ValueError(
+            "plot_delta_tracks: original, mutant and delta must have the same (L, 4) shape, "
+            f"got {', '.join(f'{k} {s}' for k, s in shapes.items())}"
+        )
+    original, mutant, delta = (_check_scores(v, f"plot_delta_tracks {k}") for k, v in arrays.items())
+    source = _check_interval(source, "source")
+    target = _check_interval(target, "target")
+    L = original.shape[0]
+
+    fig = _new_figure(min(16.0, max(8.0, L / 12)), 7.0)
+    axes = fig.subplots(3, 1, sharex=True)
+    panels = [
+        (original, "original", "importance"),
+        (mutant, "mutant (source perturbed)", "importance"),
+        (delta, f"delta = original {MINUS} mutant", "\u0394 importance"),
+    ]
+    lo1, hi1 = _stack_extent(original)
+    lo2, hi2 = _stack_extent(mutant)
+    shared = _padded(min(lo1, lo2), max(hi1, hi2))
+    for k, (ax, (scores, label, ylabel)) in enumerate(zip(axes, panels)):
+        _shade(ax, source, target)
+        draw_logo(ax, scores, start=start)
+        if k < 2:
+            ax.set_ylim(*shared)
+        ax.axhline(0, color="0.3", lw=0.6, zorder=1)
+        ax.set_title(label, loc="left", fontsize=10)
+        ax.set_ylabel(ylabel)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    axes[-1].set_xlim(start, start + L)
+    axes[-1].xaxis.get_major_locator().set_params(integer=True)
+    axes[-1].set_xlabel("position in window (bp)")
+    handles = []
+    for iv, colour, name, alpha in (
+        (source, SOURCE_COLOUR, "source", 0.3),
+        (target, TARGET_COLOUR, "target", 0.8),
+    ):
+        if iv is None:
+            continue
+        label = f"{name} [{iv[0]}, {iv[1]})"
+        if iv[1] <= start or iv[0] >= start + L:
+            label += "\n(outside window)"
+        handles.append(Patch(color=colour, label=label, alpha=alpha))
+    handles += [Patch(color=BASE_COLOURS[b], label=b) for b in ALPHABET]
+    axes[0].legend(handles=handles, loc="lower left", bbox_to_anchor=(1.0, 0.0),
+                   frameon=False, fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+# --------------------------------------------------------------------------- maps
+
+
+def plot_dfim(
+    fis,
+    path,
+    *,
+    source_names,
+    target_names,
+    title: str = "",
+    cmap: str = "viridis",
+):
+    """Heatmap of one interaction map.
+
+    fis: ``(n_sources, n_targets)`` feature interaction scores; rows are sources (the
+    perturbed elements), columns targets. NaN (the undefined diagonal, or untested
+    pairs) is drawn light grey and, when the map is small enough to read, marked "n/a".
+    source_names, target_names: labels of the rows and columns. Font sizes shrink with
+    the map size so a 60 × 60 map stays legible. Returns ``path``.
+    """
+    fis = np.asarray(fis, dtype=float)
+    if fis.ndim != 2:
+        raise ValueError(f"plot_dfim: expected a 2-D (n_sources, n_targets) map, got shape {fis.shape}")
+    source_names = [str(s) for s in source_names]
+    target_names = [str(t) for t in target_names]
+    n_s, n_t = fis.shape
+    if len(source_names) != n_s or len(target_names) != n_t:
+        raise ValueError(
+            f"plot_dfim: the map has shape {fis.shape} (sources × targets) but "
+            f"{len(source_names)} source names and {len(target_names)} target names were "
+            "given; pass one name per row (source) and one per column (target)"
+        )
+    n = max(n_s, n_t)
+    cell = float(np.clip(8.0 / n, 0.15, 0.45))  # inches per cell
+    fontsize = float(np.clip(cell * 72 * 0.55, 5, 10))  # labels fit their cell
+    fig = _new_figure(max(4.5, n_t * cell + 3.0), max(3.5, n_s * cell + 2.2))
+    ax = fig.add_subplot(1, 1, 1)
+
+    colours = matplotlib.colormaps[cmap].with_extremes(bad="0.88")
+    finite = np.isfinite(fis)
+    if finite.any():
+        vmin, vmax = float(fis[finite].min()), float(fis[finite].max())
+        if vmin == vmax:
+            vmin, vmax = vmin - 0.5, vmax + 0.5
+    else:
+        vmin, vmax = 0.0, 1.0
+    norm = Normalize(vmin, vmax)
+    image = ax.imshow(np.ma.masked_invalid(fis), cmap=colours, norm=norm,
+                      aspect="auto", interpolation="nearest")
+    ax.set_xticks(np.arange(n_t), target_names, rotation=60, ha="right",
+                  rotation_mode="anchor", fontsize=fontsize)
+    ax.set_yticks(np.arange(n_s), source_names, fontsize=fontsize)
+    ax.set_xlabel("target (response element)")
+    ax.set_ylabel("source (perturbed)")
+    if n <= 20 and finite.any():
+        for i, j in np.argwhere(~finite):
+            ax.text(j, i, "n/a", ha="center", va="center", fontsize=fontsize * 0.9, color="0.45")
+    if n <= 12:
+        for i, j in np.argwhere(finite):
+            r, g, b, _ = colours(norm(fis[i, j]))
+            dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+            ax.text(j, i, f"{fis[i, j]:.3g}", ha="center", va="center",
+                    fontsize=fontsize * 0.9, color="white" if dark else "black")
+    bar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.03, shrink=1.0 if n <= 20 else 0.5)
+    bar.set_label("FIS")
+    if not finite.any():
+        _note(ax, "n/a: no finite scores")
+    plural = {1: ""}
+    ax.set_title(
+        title
+        or f"interaction map ({n_s} source{plural.get(n_s, 's')} \u00d7 {n_t} target{plural.get(n_t, 's')})"
+    )
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def plot_qq(p_obs, path, *, p_null=None, title: str = ""):
+    """QQ plot of p-values against the uniform distribution.
+
+    p_obs, p_null: 1-D arrays of p-values in [0, 1]; NaN are dropped. Each series is
+    drawn as −log10 observed (sorted) against −log10 of the expected uniform quantiles
+    ``(i - 0.5) / n``, with the y = x line. p = 0 is drawn at 1e-300. Returns ``path``.
+    """
+    series = [("observed", _clean_pvalues(p_obs, "plot_qq p_obs"), "C0")]
+    if p_null is not None:
+        series.append(("null", _clean_pvalues(p_null, "plot_qq p_null"), "0.5"))
+    fig = _new_figure(5.0, 5.0)
+    ax = fig.add_subplot(1, 1, 1)
+    top = 1.0
+    for name, p, colour in series:
+        if p.size == 0:
+            continue
+        n = p.size
+        expected = _neglog10((np.arange(1, n + 1) - 0.5) / n)
+        observed = _neglog10(np.sort(p))
+        ax.plot(expected, observed, ls="none", marker="o", ms=3, alpha=0.7, color=colour,
+                label=f"{name} (n={n:,})", rasterized=n > 5000)
+        top = max(top, expected.max(), observed.max())
+    ax.plot([0, top * 1.05], [0, top * 1.05], color="0.2", ls="--", lw=1, label="y = x")
+    ax.set_xlim(0, top * 1.05)
+    ax.set_ylim(0, top * 1.05)
+    if all(p.size == 0 for _, p, _ in series):
+        _note(ax, "no p-values to plot")
+    ax.set_xlabel(f"expected {MINUS}log10 p (uniform)")
+    ax.set_ylabel(f"observed {MINUS}log10 p")
+    ax.set_title(title or "QQ plot of p-values")
+    ax.legend(loc="upper left", frameon=False, fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+_PAIR_COLUMNS = ("source_name", "target_name", "n_tested", "median_score", "combined_p", "frac_q05")
+
+
+def plot_motif_pairs(pairs, path, *, top: int = 30, title: str = ""):
+    """Horizontal bars of −log10 combined p for the most significant motif pairs.
+
+    pairs: DataFrame with columns ``source_name``, ``target_name``, ``n_tested``,
+    ``median_score``, ``combined_p``, ``frac_q05`` (one row per ordered motif pair).
+    The ``top`` rows with the smallest ``combined_p`` (NaN dropped) are drawn, most
+    significant at the top, labelled "source → target (n=…)", coloured by
+    ``median_score``; the fraction of instances with q < 0.05 is written at each bar's
+    end and a dashed line marks p = 0.05. Returns ``path``.
+    """
+    missing = [c for c in _PAIR_COLUMNS if c not in getattr(pairs, "columns", ())]
+    if missing:
+        raise ValueError(
+            f"plot_motif_pairs: the table lacks column(s) {', '.join(missing)}; "
+            f"expected {', '.join(_PAIR_COLUMNS)}"
+        )
+    if top < 1:
+        raise ValueError(f"plot_motif_pairs: top must be at least 1, got {top}")
+    shown = pairs.dropna(subset=["combined_p"]).sort_values("combined_p", kind="stable").head(top)
+    k = len(shown)
+    fig = _new_figure(7.5, max(3.0, 0.28 * k + 1.6))
+    ax = fig.add_subplot(1, 1, 1)
+    ax.set_xlabel(f"{MINUS}log10 combined p")
+    ax.set_title(title or f"top {k} motif pairs by combined p")
+    if k == 0:
+        _note(ax, "no tested motif pairs")
+        ax.set_yticks([])
+        fig.tight_layout()
+        return _save(fig, path)
+
+    heights = _neglog10(shown["combined_p"].to_numpy(dtype=float))
+    scores = shown["median_score"].to_numpy(dtype=float)
+    finite = scores[np.isfinite(scores)]
+    lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    norm = Normalize(lo, hi)
+    colours = matplotlib.colormaps["viridis"].with_extremes(bad="0.7")
+    y = np.arange(k)[::-1]  # most significant at the top
+    ax.barh(y, heights, color=colours(norm(np.ma.masked_invalid(scores))), height=0.75)
+    labels = [
+        f"{s} \u2192 {t} (n={int(n)})"
+        for s, t, n in zip(shown["source_name"], shown["target_name"], shown["n_tested"])
+    ]
+    fontsize = 8 if k <= 40 else 6
+    ax.set_yticks(y, labels, fontsize=fontsize)
+    ax.set_ylim(-0.6, k - 0.4)
+    xmax = max(float(heights.max()), -np.log10(0.05)) * 1.3
+    ax.set_xlim(0, xmax)
+    ax.axvline(-np.log10(0.05), color="0.3", ls="--", lw=0.8, label="p = 0.05")
+    ax.legend(loc="lower right", fontsize=7)
+    for yi, h, f in zip(y, heights, shown["frac_q05"].to_numpy(dtype=float)):
+        if np.isfinite(f):
+            ax.text(h, yi, f" {f:.0%} q<0.05", va="center", fontsize=fontsize - 1, color="0.25")
+    mappable = ScalarMappable(norm=norm, cmap=colours)
+    bar = fig.colorbar(mappable, ax=ax, fraction=0.05, pad=0.02)
+    bar.set_label("median FIS")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_roc(curves: Mapping, path, *, title: str = ""):
+    """ROC curves, one per method.
+
+    curves: dict name -> ``(fpr, tpr, auc)`` with ``fpr``, ``tpr`` 1-D arrays of equal
+    length and ``auc`` a number; the legend shows each AUC, the dashed diagonal is a
+    random ranking. Returns ``path``.
+    """
+    fig = _new_figure(5.2, 5.0)
+    ax = fig.add_subplot(1, 1, 1)
+    for name, curve in curves.items():
+        try:
+            fpr, tpr, auc = curve
+        except (TypeError, ValueError):
+            raise ValueError(f"plot_roc: curve {name!r} must be a (fpr, tpr, auc) triple") from None
+        fpr, tpr = np.asarray(fpr, dtype=float), np.asarray(tpr, dtype=float)
+        if fpr.shape != tpr.shape:
+            raise ValueError(
+                f"plot_roc: curve {name!r} has fpr of shape {fpr.shape} but tpr of shape {tpr.shape}"
+            )
+        ax.plot(fpr, tpr, lw=1.6, label=f"{name} (AUC = {float(np.squeeze(auc)):.3f})")
+    ax.plot([0, 1], [0, 1], color="0.5", ls="--", lw=1, label="random (AUC = 0.5)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_aspect("equal")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title(title or "ROC")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_pvalue_histograms(pvals: Mapping, path, *, title: str = ""):
+    """One histogram of p-values per entry, for checking calibration.
+
+    pvals: dict name -> 1-D array of p-values in [0, 1] (NaN dropped). Each panel shows
+    the density in 20 bins on [0, 1] and the uniform density 1 expected of calibrated
+    p-values under the null. Returns ``path``.
+    """
+    items = [(str(k), _clean_pvalues(v, f"plot_pvalue_histograms {k!r}")) for k, v in pvals.items()]
+    if not items:
+        raise ValueError("plot_pvalue_histograms: no p-value sets given")
+    ncols = min(4, len(items))
+    nrows = -(-len(items) // ncols)
+    fig = _new_figure(3.0 * ncols + 0.5, 2.6 * nrows + 0.6)
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    bins = np.linspace(0, 1, 21)
+    for ax, (name, p) in zip(axes, items):
+        if p.size:
+            ax.hist(p, bins=bins, density=True, color="C0", alpha=0.8, edgecolor="white", lw=0.5)
+        else:
+            _note(ax, "no p-values")
+        ax.axhline(1.0, color="C3", ls="--", lw=1, label="uniform")
+        ax.set_xlim(0, 1)
+        ax.set_title(f"{name} (n={p.size:,})", fontsize=9)
+        ax.set_xlabel("p-value")
+        ax.set_ylabel("density")
+    for ax in axes[len(items):]:
+        ax.set_visible(False)
+    axes[0].legend(loc="upper right", fontsize=7, frameon=False)
+    fig.suptitle(title or "p-value calibration")
+    fig.tight_layout()
+    return _save(fig, path)

@@ -1,0 +1,670 @@
+"""Simulated regulatory sequences with known motif grammars, and a small CNN to learn them.
+
+Everything here is driven by explicit seeds: there is no module-level random state.
+A simulated set draws sequence ``i`` from its own generator
+``numpy.random.default_rng([*seed, i])``, so the first ``k`` sequences of a set of
+``n > k`` are the same as a set of ``k`` drawn with the same seed.
+
+Motifs come from the JASPAR SQLite databases that ship inside the ``pyjaspar``
+package, so :func:`jaspar_motif` works offline.
+
+Grammars understood by :func:`simulate_sequences` (``motifs`` holds two motifs,
+called A and B below):
+
+``"and"``
+    A and B are each embedded with probability ``p_present``, independently;
+    ``label = 1`` iff both are present.
+``"additive"``
+    A and B are each embedded with probability ``p_present``;
+    ``label ~ Bernoulli(sigmoid(weight * (n_A + n_B) - bias))`` so the two motifs
+    add up in log-odds and do not interact there.
+``"spacing"``
+    as ``"and"``, but the pair only counts when the gap between the two instances
+    (bases strictly between them) is at most ``max_gap``; when both are present
+    they are placed far apart (gap > ``max_gap``) with probability ``p_far``.
+
+Distractor motifs are each embedded with probability ``p_distractor`` in every
+sequence, independent of the label. No two motif instances overlap.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .sequences import ALPHABET, gc_background, one_hot
+
+GRAMMARS = ("and", "additive", "spacing")
+
+_LETTERS = np.array(list(ALPHABET))
+_COMPLEMENT = str.maketrans("ACGTacgtN", "TGCAtgcaN")
+_JASPAR_ID = re.compile(r"^[A-Z]{2}\d{4}(\.\d+)?$")
+INSTANCE_COLUMNS = ["seq", "motif", "motif_id", "start", "end", "strand", "role"]
+
+
+# --------------------------------------------------------------------------- motifs
+
+
+@dataclass(frozen=True, eq=False)
+class Motif:
+    """A position weight matrix.
+
+    Attributes
+    ----------
+    id : str
+        Matrix identifier, e.g. ``"MA0035.5"``.
+    name : str
+        Factor name, e.g. ``"GATA1"``.
+    pwm : np.ndarray
+        ``(w, 4)`` float64 letter probabilities, columns A, C, G, T; every row sums to 1.
+    nsites : int or None
+        Number of sites the matrix was built from (written to MEME files when known).
+    """
+
+    id: str
+    name: str
+    pwm: np.ndarray
+    nsites: int | None = None
+
+    def __post_init__(self):
+        pwm = np.array(self.pwm, dtype=np.float64)
+        if pwm.ndim != 2 or pwm.shape[1] != 4 or pwm.shape[0] == 0:
+            raise ValueError(f"Motif {self.id}: pwm must have shape (w, 4), got {pwm.shape}")
+        if (pwm < 0).any() or (pwm.sum(axis=1) <= 0).any():
+            raise ValueError(f"Motif {self.id}: pwm rows must be non-negative with a positive sum")
+        pwm = pwm / pwm.sum(axis=1, keepdims=True)
+        pwm.setflags(write=False)
+        object.__setattr__(self, "pwm", pwm)
+
+    @property
+    def width(self) -> int:
+        """Motif length ``w``."""
+        return self.pwm.shape[0]
+
+    @property
+    def consensus(self) -> str:
+        """Most probable letter at each position (first of ties), length ``w``."""
+        return "".join(_LETTERS[self.pwm.argmax(axis=1)])
+
+    def log_odds_matrix(self, gc: float = 0.5, pseudocount: float = 1e-3) -> np.ndarray:
+        """``(w, 4)`` log2 odds of the (pseudocounted) PWM against an i.i.d. GC background."""
+        p = (self.pwm + pseudocount) / (1 + 4 * pseudocount)
+        return np.log2(p / _bg64(gc))
+
+    def score(self, site: str, gc: float = 0.5, pseudocount: float = 1e-3) -> float:
+        """Log2-odds score of ``site`` (length ``w``, read on the motif's own strand)."""
+        if len(site) != self.width:
+            raise ValueError(f"score: site has length {len(site)}, motif {self.id} has {self.width}")
+        x = one_hot(site).astype(np.float64)
+        return float((x * self.log_odds_matrix(gc, pseudocount)).sum())
+
+    def max_score(self, gc: float = 0.5, pseudocount: float = 1e-3) -> float:
+        """Best achievable :meth:`score`."""
+        return float(self.log_odds_matrix(gc, pseudocount).max(axis=1).sum())
+
+    def probability(self, site: str) -> float:
+        """Probability of drawing ``site`` (length ``w``, motif strand) from the PWM."""
+        if len(site) != self.width:
+            raise ValueError(f"probability: site has length {len(site)}, motif has {self.width}")
+        x = one_hot(site).astype(np.float64)
+        return float(np.prod((x * self.pwm).sum(axis=1)))
+
+    def sample(self, rng: np.random.Generator) -> str:
+        """One site of length ``w`` drawn position by position from the PWM (motif strand)."""
+        cum = np.cumsum(self.pwm, axis=1)
+        cum[:, -1] = 1.0
+        u = 1.0 - rng.random(self.width)  # in (0, 1], so zero-probability letters are never drawn
+        idx = (cum < u[:, None]).sum(axis=1)
+        return "".join(_LETTERS[idx])
+
+
+def _bg64(gc: float) -> np.ndarray:
+    """``(4,)`` float64 background A, C, G, T for GC fraction ``gc`` (exactly sums to 1)."""
+    gc_background(gc)  # validates the range
+    return np.array([(1 - gc) / 2, gc / 2, gc / 2, (1 - gc) / 2], dtype=np.float64)
+
+
+def reverse_complement_str(seq: str) -> str:
+    """Reverse complement of a DNA string (A<->T, C<->G, N stays N)."""
+    return seq.translate(_COMPLEMENT)[::-1]
+
+
+def _motif_from_jaspar(m) -> Motif:
+    counts = np.array([m.counts[b] for b in ALPHABET], dtype=np.float64).T  # (w, 4)
+    nsites = int(round(counts.sum(axis=1).max()))
+    return Motif(id=str(m.matrix_id), name=str(m.name), pwm=counts, nsites=nsites)
+
+
+def jaspar_motif(name_or_id: str, release: str = "JASPAR2024") -> Motif:
+    """Fetch a motif from the JASPAR SQLite database bundled with ``pyjaspar`` (offline).
+
+    Parameters
+    ----------
+    name_or_id : str
+        A matrix ID with or without version (``"MA0035.5"``, ``"MA0035"``: the
+        latest version in ``release``) or a factor name (``"GATA1"``,
+        case-insensitive). For a name, the matrices whose name matches exactly are
+        ranked: CORE collection first, then vertebrates, then human (9606), then the
+        highest matrix version; the first is returned.
+    release : str
+        One of pyjaspar's bundled releases, e.g. ``"JASPAR2024"``.
+
+    Returns
+    -------
+    Motif
+        ``pwm`` has shape ``(w, 4)``: the JASPAR counts normalised per position.
+
+    Raises
+    ------
+    KeyError
+        When no matrix matches.
+    """
+    import pyjaspar
+
+    if release not in pyjaspar.jaspar_releases:
+        raise ValueError(
+            f"unknown JASPAR release {release!r}; pyjaspar ships {sorted(pyjaspar.jaspar_releases)}"
+        )
+    db = pyjaspar.jaspardb(release=release)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if _JASPAR_ID.match(name_or_id):
+                m = db.fetch_motif_by_id(name_or_id)
+                if m is None:
+                    raise KeyError(f"no JASPAR matrix {name_or_id!r} in {release}")
+                return _motif_from_jaspar(m)
+            found = db.fetch_motifs(collection=None, tf_name=name_or_id, all_versions=True)
+    finally:
+        db.conn.close()
+    found = [m for m in found if str(m.name).upper() == name_or_id.upper()]
+    if not found:
+        raise KeyError(f"no JASPAR matrix named {name_or_id!r} in {release}")
+
+    def rank(m):
+        base, _, version = str(m.matrix_id).partition(".")
+        return (
+            m.collection != "CORE",
+            "vertebrates" not in str(m.tax_group).lower(),
+            "9606" not in [str(s) for s in (m.species or [])],
+            -int(version or 0),
+            base,
+        )
+
+    return _motif_from_jaspar(min(found, key=rank))
+
+
+def write_meme(motifs: Sequence[Motif], path: str | Path) -> Path:
+    """Write motifs in MEME minimal motif format (version 4).
+
+    Each motif is written as ``MOTIF <id> <name>`` followed by a
+    ``letter-probability matrix: alength= 4 w= <w> nsites= <n> E= 0`` block of ``w``
+    rows (A C G T, 6 decimals). Readable by MEME-suite tools and by
+    ``memelite.io.read_meme`` (whose keys are ``"<id> <name>"``, values ``(4, w)``).
+
+    Parameters
+    ----------
+    motifs : sequence of Motif
+    path : str or Path
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    path = Path(path)
+    lines = [
+        "MEME version 4",
+        "",
+        "ALPHABET= ACGT",
+        "",
+        "strands: + -",
+        "",
+        "Background letter frequencies",
+        "A 0.25 C 0.25 G 0.25 T 0.25",
+        "",
+    ]
+    for m in motifs:
+        if any(c.isspace() for c in m.id + m.name):
+            raise ValueError(f"write_meme: motif id and name may not contain spaces: {m.id!r} {m.name!r}")
+        nsites = m.nsites if m.nsites else 20
+        lines.append(f"MOTIF {m.id} {m.name}")
+        lines.append(f"letter-probability matrix: alength= 4 w= {m.width} nsites= {nsites} E= 0")
+        lines.extend(" ".join(f"{p:.6f}" for p in row) for row in m.pwm)
+        lines.append("")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def read_meme(path: str | Path) -> list[Motif]:
+    """Read a MEME motif file with ``memelite`` into :class:`Motif` objects (file order).
+
+    The ``MOTIF`` line's first word becomes ``id`` and the second (or the id again) ``name``.
+    """
+    from memelite.io import read_meme as _read
+
+    out = []
+    for key, pwm in _read(str(path)).items():
+        parts = key.split()
+        out.append(Motif(id=parts[0], name=parts[1] if len(parts) > 1 else parts[0], pwm=pwm.T))
+    return out
+
+
+# ------------------------------------------------------------------------ simulation
+
+
+@dataclass
+class SimulatedSet:
+    """Sequences simulated under a grammar.
+
+    Attributes
+    ----------
+    seqs : list of str
+        ``n`` upper-case sequences of length ``L``.
+    labels : np.ndarray
+        ``(n,)`` int64 labels in {0, 1}.
+    instances : pandas.DataFrame
+        One row per embedded motif instance, sorted by ``seq`` then ``start``; columns
+        ``seq`` (index into ``seqs``), ``motif`` (name), ``motif_id``, ``start``,
+        ``end`` (0-based, half-open), ``strand`` (``"+"`` if the PWM reads left to
+        right, ``"-"`` if the site is reverse complemented) and ``role``
+        (``"A"``/``"B"`` for the grammar motifs, ``"distractor"``).
+    grammar : str
+    motifs : tuple of Motif
+        The two grammar motifs (A, B).
+    distractors : tuple of Motif
+    """
+
+    seqs: list[str]
+    labels: np.ndarray
+    instances: pd.DataFrame
+    grammar: str = "and"
+    motifs: tuple = field(default_factory=tuple)
+    distractors: tuple = field(default_factory=tuple)
+
+    @property
+    def X(self) -> np.ndarray:
+        """``(n, L, 4)`` float32 one-hot encoding of :attr:`seqs`."""
+        return one_hot(self.seqs)
+
+    def present(self, role: str) -> np.ndarray:
+        """``(n,)`` bool: whether each sequence holds an instance with this role (``"A"``/``"B"``)."""
+        out = np.zeros(len(self.seqs), dtype=bool)
+        out[self.instances.loc[self.instances["role"] == role, "seq"].to_numpy(dtype=np.int64)] = True
+        return out
+
+
+class _NoRoom(Exception):
+    pass
+
+
+def _background(rng: np.random.Generator, length: int, gc: float) -> np.ndarray:
+    """``(length,)`` uint8 codes 0..3 drawn i.i.d. with GC fraction ``gc``."""
+    return rng.choice(4, size=length, p=_bg64(gc)).astype(np.uint8)
+
+
+def _free_starts(occupied: np.ndarray, width: int) -> np.ndarray:
+    """Start positions ``s`` with ``occupied[s:s+width]`` all False."""
+    L = len(occupied)
+    if width > L:
+        return np.empty(0, dtype=np.int64)
+    c = np.concatenate([[0], np.cumsum(occupied)])
+    s = np.arange(L - width + 1)
+    return s[c[s + width] - c[s] == 0]
+
+
+def _place_one(rng, occupied, width) -> int:
+    starts = _free_starts(occupied, width)
+    if len(starts) == 0:
+        raise _NoRoom
+    s = int(starts[rng.integers(len(starts))])
+    occupied[s : s + width] = True
+    return s
+
+
+def _site(rng: np.random.Generator, motif: Motif) -> tuple[str, str]:
+    """A PWM draw and its strand; a ``"-"`` site is reverse complemented."""
+    site = motif.sample(rng)
+    if rng.random() < 0.5:
+        return site, "+"
+    return reverse_complement_str(site), "-"
+
+
+def _gap(s1: int, w1: int, s2: int, w2: int) -> int:
+    """Bases strictly between two non-overlapping intervals (negative when they overlap)."""
+    return max(s1, s2) - min(s1 + w1, s2 + w2)
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _as_seed_list(seed) -> list[int]:
+    if isinstance(seed, (int, np.integer)):
+        return [int(seed)]
+    return [int(s) for s in seed]
+
+
+def simulate_sequences(
+    n: int,
+    length: int,
+    grammar: str,
+    motifs: Sequence[Motif],
+    seed: int | Sequence[int],
+    gc: float = 0.46,
+    distractors: Sequence[Motif] = (),
+    p_present: float = 0.5,
+    p_distractor: float = 0.5,
+    label_noise: float = 0.0,
+    max_gap: int = 20,
+    p_far: float = 0.5,
+    weight: float = 3.0,
+    bias: float = 3.0,
+    max_tries: int = 100,
+) -> SimulatedSet:
+    """Simulate ``n`` sequences of length ``length`` under a motif grammar.
+
+    Parameters
+    ----------
+    n, length : int
+        Number and length ``L`` of the sequences.
+    grammar : {"and", "additive", "spacing"}
+        See the module docstring.
+    motifs : sequence of two Motif
+        The grammar's motifs A and B (C and D for ``"additive"``).
+    seed : int or sequence of int
+        Sequence ``i`` is drawn from ``numpy.random.default_rng([*seed, i])``.
+    gc : float
+        GC fraction of the i.i.d. background.
+    distractors : sequence of Motif
+        Each embedded with probability ``p_distractor`` in every sequence, independent of the label.
+    p_present : float
+        Probability that each grammar motif is embedded (independently).
+    p_distractor : float
+    label_noise : float
+        Probability of flipping each label after it is computed (0 keeps the rule exact).
+    max_gap : int
+        ``"spacing"``: largest gap (bases between the two instances) for which the pair counts.
+    p_far : float
+        ``"spacing"``: probability that a sequence holding both motifs has them further apart than ``max_gap``.
+    weight, bias : float
+        ``"additive"``: ``P(label = 1) = sigmoid(weight * (n_A + n_B) - bias)``.
+    max_tries : int
+        Redraws of a sequence's layout when the instances do not fit without overlapping.
+
+    Returns
+    -------
+    SimulatedSet
+        ``seqs`` (n strings of length L), ``labels`` ``(n,)`` and the ``instances`` table.
+    """
+    if grammar not in GRAMMARS:
+        raise ValueError(f"unknown grammar {grammar!r}; choose one of {GRAMMARS}")
+    motifs = tuple(motifs)
+    distractors = tuple(distractors)
+    if len(motifs) != 2:
+        raise ValueError(f"grammar {grammar!r} needs exactly two motifs, got {len(motifs)}")
+    for name, p in [("p_present", p_present), ("p_distractor", p_distractor),
+                    ("label_noise", label_noise), ("p_far", p_far)]:
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"{name} must be within [0, 1], got {p}")
+    A, B = motifs
+    if grammar == "spacing" and A.width + B.width + max_gap + 1 > length:
+        raise ValueError(
+            f"spacing grammar: length {length} is too short to place {A.id} and {B.id} "
+            f"more than {max_gap} bp apart"
+        )
+    seed_list = _as_seed_list(seed)
+    seqs: list[str] = []
+    labels = np.zeros(n, dtype=np.int64)
+    rows: list[tuple] = []
+    for i in range(n):
+        rng = np.random.default_rng(seed_list + [i])
+        codes = _background(rng, length, gc)
+        has = rng.random(2) < p_present
+        has_d = rng.random(len(distractors)) < p_distractor
+        far = bool(rng.random() < p_far)
+        u_label = rng.random(2)  # [0]: Bernoulli draw ("additive"), [1]: label noise
+        for _ in range(max_tries):
+            try:
+                placed = _layout(rng, length, grammar, A, B, has, far, max_gap, distractors, has_d)
+                break
+            except _NoRoom:
+                continue
+        else:
+            raise ValueError(
+                f"simulate_sequences: could not fit the motifs of sequence {i} into {length} bp "
+                f"without overlaps after {max_tries} tries"
+            )
+        seq = list(_LETTERS[codes])
+        for motif, role, start in placed:
+            site, strand = _site(rng, motif)
+            seq[start : start + motif.width] = site
+            rows.append((i, motif.name, motif.id, start, start + motif.width, strand, role))
+        seqs.append("".join(seq))
+
+        if grammar == "and":
+            y = bool(has[0] and has[1])
+        elif grammar == "spacing":
+            y = False
+            if has[0] and has[1]:
+                (sa,) = [s for m, r, s in placed if r == "A"]
+                (sb,) = [s for m, r, s in placed if r == "B"]
+                y = _gap(sa, A.width, sb, B.width) <= max_gap
+        else:  # additive
+            y = bool(u_label[0] < _sigmoid(weight * (int(has[0]) + int(has[1])) - bias))
+        if u_label[1] < label_noise:
+            y = not y
+        labels[i] = int(y)
+
+    inst = pd.DataFrame(rows, columns=INSTANCE_COLUMNS)
+    inst = inst.astype({"seq": np.int64, "start": np.int64, "end": np.int64})
+    inst = inst.sort_values(["seq", "start"], kind="stable").reset_index(drop=True)
+    return SimulatedSet(seqs=seqs, labels=labels, instances=inst, grammar=grammar,
+                        motifs=motifs, distractors=distractors)
+
+
+def _layout(rng, length, grammar, A, B, has, far, max_gap, distractors, has_d):
+    """Non-overlapping starts: list of ``(motif, role, start)``; raises ``_NoRoom``."""
+    occupied = np.zeros(length, dtype=bool)
+    placed = []
+    if grammar == "spacing" and has[0] and has[1]:
+        first, second = ((A, "A"), (B, "B")) if rng.random() < 0.5 else ((B, "B"), (A, "A"))
+        w1, w2 = first[0].width, second[0].width
+        if far:
+            gap = int(rng.integers(max_gap + 1, length - w1 - w2 + 1))
+        else:
+            gap = int(rng.integers(0, min(max_gap, length - w1 - w2) + 1))
+        s1 = int(rng.integers(0, length - (w1 + gap + w2) + 1))
+        s2 = s1 + w1 + gap
+        occupied[s1 : s1 + w1] = True
+        occupied[s2 : s2 + w2] = True
+        placed += [(first[0], first[1], s1), (second[0], second[1], s2)]
+    else:
+        for motif, role, h in ((A, "A", has[0]), (B, "B", has[1])):
+            if h:
+                placed.append((motif, role, _place_one(rng, occupied, motif.width)))
+    for motif, h in zip(distractors, has_d):
+        if h:
+            placed.append((motif, "distractor", _place_one(rng, occupied, motif.width)))
+    return placed
+
+
+# ------------------------------------------------------------------------------ model
+
+
+def build_cnn(
+    length: int,
+    n_tasks: int = 1,
+    seed: int = 0,
+    filters: tuple[int, int] = (32, 32),
+    kernel_sizes: tuple[int, int] = (15, 5),
+    pool_sizes: tuple[int, int] = (4, 4),
+    dense_units: int = 32,
+    dropout: float = 0.1,
+    learning_rate: float = 1e-3,
+):
+    """A small tf_keras ``Sequential`` CNN built only from layers DeepLIFT 0.6.13 converts.
+
+    ``Input(L, 4) -> Conv1D(filters[0], kernel_sizes[0], same, relu) -> MaxPooling1D(pool_sizes[0])
+    -> Conv1D(filters[1], kernel_sizes[1], same, relu) -> MaxPooling1D(pool_sizes[1]) -> Flatten
+    -> Dense(dense_units, relu) -> Dropout(dropout) -> Dense(n_tasks, sigmoid)``, compiled with
+    Adam and binary cross-entropy. Weight initialisers and dropout carry seeds derived
+    from ``seed``, so the initial weights depend on ``seed`` only.
+
+    Parameters
+    ----------
+    length : int
+        Input length ``L``; the model takes ``(batch, L, 4)`` one-hot input.
+    n_tasks : int
+        Number of sigmoid outputs; the output has shape ``(batch, n_tasks)``.
+    seed : int
+
+    Returns
+    -------
+    tf_keras.Sequential
+    """
+    import tf_keras as keras
+    from tf_keras import layers
+
+    def init(k):
+        return keras.initializers.GlorotUniform(seed=seed * 100 + k)
+
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(length, 4), name="sequence"),
+            layers.Conv1D(filters[0], kernel_sizes[0], padding="same", activation="relu",
+                          kernel_initializer=init(1), name="conv1"),
+            layers.MaxPooling1D(pool_sizes[0], name="pool1"),
+            layers.Conv1D(filters[1], kernel_sizes[1], padding="same", activation="relu",
+                          kernel_initializer=init(2), name="conv2"),
+            layers.MaxPooling1D(pool_sizes[1], name="pool2"),
+            layers.Flatten(name="flatten"),
+            layers.Dense(dense_units, activation="relu", kernel_initializer=init(3), name="dense1"),
+            layers.Dropout(dropout, seed=seed * 100 + 4, name="dropout"),
+            layers.Dense(n_tasks, activation="sigmoid", kernel_initializer=init(5), name="output"),
+        ],
+        name="dfim_cnn",
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+@dataclass
+class TrainResult:
+    """Outcome of :func:`train_cnn`.
+
+    Attributes
+    ----------
+    history : dict
+        Keras ``History.history`` (per-epoch ``loss`` and ``accuracy`` on the training part).
+    accuracy : float
+        Held-out accuracy at threshold 0.5 (mean over tasks).
+    auroc : float
+        Held-out area under the ROC curve (mean over tasks with both classes).
+    train_index, test_index : np.ndarray
+        ``(n_train,)`` and ``(n_test,)`` row indices of the split.
+    seconds : float
+        Wall time of ``fit``.
+    """
+
+    history: dict
+    accuracy: float
+    auroc: float
+    train_index: np.ndarray
+    test_index: np.ndarray
+    seconds: float
+
+
+def auroc(y: np.ndarray, score: np.ndarray) -> float:
+    """Area under the ROC curve from ``(n,)`` binary labels and scores (ties count one half)."""
+    from scipy.stats import rankdata
+
+    y = np.asarray(y).astype(bool).ravel()
+    score = np.asarray(score, dtype=np.float64).ravel()
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    r = rankdata(score)
+    return float((r[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def train_cnn(
+    model,
+    X: np.ndarray,
+    y: np.ndarray,
+    seed: int,
+    epochs: int = 10,
+    batch_size: int = 64,
+    test_fraction: float = 0.1,
+    verbose: int = 0,
+) -> TrainResult:
+    """Train deterministically on a seeded split and score the held-out part.
+
+    Calls ``tf_keras.utils.set_random_seed(seed)`` and
+    ``tf.config.experimental.enable_op_determinism()`` (process-wide TensorFlow
+    settings), so the same seed, data and initial weights give the same weights.
+
+    Parameters
+    ----------
+    model : tf_keras.Model
+        Compiled, e.g. from :func:`build_cnn`.
+    X : np.ndarray
+        ``(n, L, 4)`` one-hot sequences.
+    y : np.ndarray
+        ``(n,)`` or ``(n, n_tasks)`` binary labels.
+    seed : int
+        Seeds the split (``numpy.random.default_rng(seed)``) and TensorFlow.
+    epochs, batch_size : int
+    test_fraction : float
+        Fraction held out (at least one sequence).
+
+    Returns
+    -------
+    TrainResult
+    """
+    import tensorflow as tf
+    import tf_keras as keras
+
+    X = np.asarray(X, dtype=np.float32)
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim == 1:
+        y = y[:, None]
+    n = len(X)
+    if len(y) != n:
+        raise ValueError(f"train_cnn: {n} sequences but {len(y)} labels")
+    n_test = max(1, int(round(test_fraction * n)))
+    if n_test >= n:
+        raise ValueError(f"train_cnn: test_fraction {test_fraction} leaves no training data")
+    perm = np.random.default_rng(seed).permutation(n)
+    test_idx, train_idx = np.sort(perm[:n_test]), np.sort(perm[n_test:])
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    t0 = time.perf_counter()
+    hist = model.fit(X[train_idx], y[train_idx], epochs=epochs, batch_size=batch_size,
+                     shuffle=True, verbose=verbose)
+    seconds = time.perf_counter() - t0
+    p = model.predict(X[test_idx], batch_size=1024, verbose=0)
+    yt = y[test_idx]
+    acc = float(((p > 0.5) == (yt > 0.5)).mean())
+    aucs = [auroc(yt[:, t], p[:, t]) for t in range(yt.shape[1])]
+    aucs = [a for a in aucs if not np.isnan(a)]
+    return TrainResult(
+        history={k: [float(v) for v in vs] for k, vs in hist.history.items()},
+        accuracy=acc,
+        auroc=float(np.mean(aucs)) if aucs else float("nan"),
+        train_index=train_idx,
+        test_index=test_idx,
+        seconds=seconds,
+    )

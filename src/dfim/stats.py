@@ -1,0 +1,338 @@
+"""Statistics on feature interaction scores: null p-values, q-values and calibration.
+
+A feature interaction score (FIS) observed on a real sequence is compared with the FIS
+values recomputed on shuffled copies of the sequences (the *null*, see METHOD.md,
+"Null model and significance"). This module turns those two sets of numbers into
+p-values and q-values, and offers small helpers used by the reports and benchmarks.
+
+Conventions:
+
+* an observed FIS of NaN means "not tested" (e.g. the diagonal of a map) and always
+  gives a p-value and q-value of NaN;
+* NaN values in the null are ignored;
+* every p-value returned lies in ``(0, 1]``;
+* labels (task, sequence/window) are arrays of any hashable scalar type (ints, strings)
+  aligned with the FIS values they describe.
+
+Everything here is numpy/scipy only: arrays in, arrays out, no I/O.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats as _sps
+
+KINDS = ("empirical", "fit")
+LEVELS = ("per_map", "per_task", "global")
+COMBINE_METHODS = ("acat", "fisher")
+
+_TINY = np.finfo(float).tiny
+# Below this p, tan((0.5 - p) * pi) loses all precision; use 1 / (p * pi) instead.
+_ACAT_SMALL_P = 1e-15
+
+# Which label arguments each pooling level needs, in the order they are checked.
+_LEVEL_LABELS = {
+    "per_map": ("obs_task", "obs_seq", "null_task", "null_seq"),
+    "per_task": ("obs_task", "null_task"),
+    "global": (),
+}
+
+
+# ----------------------------------------------------------------------------------
+# p-values against the null
+# ----------------------------------------------------------------------------------
+def assign_pval(
+    obs,
+    null,
+    *,
+    kind: str = "empirical",
+    level: str = "per_map",
+    obs_task=None,
+    obs_seq=None,
+    null_task=None,
+    null_seq=None,
+) -> np.ndarray:
+    """One-sided (upper-tail) p-value of every observed FIS against a pooled null.
+
+    Parameters
+    ----------
+    obs : (n,) float
+        Observed FIS values. NaN marks an untested entry (its p-value is NaN). Any
+        shape is accepted; the output has the same shape and the ``obs_*`` labels
+        must have it too.
+    null : (m,) float
+        FIS values computed on shuffled (null) sequences. NaN values are ignored. Any
+        shape is accepted; the ``null_*`` labels must have the same shape.
+    kind : {"empirical", "fit"}
+        ``"empirical"``: ``p = (1 + #{null >= x}) / (1 + N_null)``.
+        ``"fit"``: fit a Normal to the pooled null (mean, sample sd with ``ddof=1``)
+        and take the upper tail ``p = 1 - Phi((x - mu) / sd)``, clipped to
+        ``[np.finfo(float).tiny, 1]``.
+    level : {"per_map", "per_task", "global"}
+        How the null is pooled for an observation: ``"per_map"`` uses the null of the
+        same (task, sequence); ``"per_task"`` all null values of the same task;
+        ``"global"`` every null value.
+    obs_task, null_task : (n,) and (m,) labels, optional
+        Task of each observed / null value. Needed by ``"per_map"`` and
+        ``"per_task"``.
+    obs_seq, null_seq : (n,) and (m,) labels, optional
+        Sequence (window) of each observed / null value. Needed by ``"per_map"``.
+        Labels a level does not use are ignored.
+
+    Returns
+    -------
+    p : (n,) float64
+        p-values in ``(0, 1]``; NaN where ``obs`` is NaN.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``kind`` or ``level``; a label the level needs is missing or has the
+        wrong shape; a group of observations has no null values (empty null), or,
+        for ``kind="fit"``, fewer than two null values or a null with zero spread.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"assign_pval: unknown kind={kind!r}; allowed values are {KINDS}")
+    if level not in LEVELS:
+        raise ValueError(f"assign_pval: unknown level={level!r}; allowed values are {LEVELS}")
+
+    labels = {"obs_task": obs_task, "obs_seq": obs_seq, "null_task": null_task, "null_seq": null_seq}
+    missing = [name for name in _LEVEL_LABELS[level] if labels[name] is None]
+    if missing:
+        raise ValueError(
+            f"assign_pval: level={level!r} pools the null by "
+            f"{'task and sequence' if level == 'per_map' else 'task'}, so "
+            f"{', '.join(missing)} must be given (one label per value); pass "
+            "them, or choose a coarser level "
+            f"({'per_task or global' if level == 'per_map' else 'global'})"
+        )
+
+    obs = np.asarray(obs, dtype=np.float64)
+    null = np.asarray(null, dtype=np.float64)
+    for name in _LEVEL_LABELS[level]:
+        target = obs if name.startswith("obs") else null
+        arr = np.asarray(labels[name])
+        if arr.shape != target.shape:
+            raise ValueError(
+                f"assign_pval: {name} has shape {arr.shape} but "
+                f"{'obs' if name.startswith('obs') else 'null'} has shape {target.shape}; "
+                "give exactly one label per value"
+            )
+        labels[name] = arr.ravel()
+
+    obs_flat = obs.ravel()
+    null_flat = null.ravel()
+    obs_group, null_group, describe = _group_codes(level, labels, obs_flat.size, null_flat.size)
+
+    # Drop NaN null values once; keep their groups aligned.
+    keep = ~np.isnan(null_flat)
+    null_flat, null_group = null_flat[keep], null_group[keep]
+
+    # Sort the null by (group, value): each group's null is then one sorted slice.
+    order = np.lexsort((null_flat, null_group))
+    null_sorted, null_group_sorted = null_flat[order], null_group[order]
+
+    p = np.full(obs_flat.shape, np.nan)
+    tested = np.flatnonzero(~np.isnan(obs_flat))
+    if tested.size == 0:
+        return p.reshape(obs.shape)
+
+    tested = tested[np.argsort(obs_group[tested], kind="stable")]
+    groups, starts = np.unique(obs_group[tested], return_index=True)
+    for g, idx in zip(groups, np.split(tested, starts[1:])):
+        lo, hi = np.searchsorted(null_group_sorted, [g, g + 1], side="left")
+        pooled = null_sorted[lo:hi]  # ascending
+        x = obs_flat[idx]
+        if pooled.size == 0:
+            raise ValueError(
+                f"assign_pval: no null FIS values for {describe(g)} (level={level!r}) "
+                "after dropping NaN; draw more shuffles per sequence"
+                + (
+                    ", check that the null labels match the observed labels, or pool "
+                    f"at a coarser level (one of {LEVELS[LEVELS.index(level) + 1:]})"
+                    if level != "global"
+                    else ""
+                )
+            )
+        if kind == "empirical":
+            n_ge = pooled.size - np.searchsorted(pooled, x, side="left")
+            p[idx] = (1.0 + n_ge) / (1.0 + pooled.size)
+        else:
+            sd = np.std(pooled, ddof=1) if pooled.size >= 2 else np.nan
+            if not (np.isfinite(sd) and sd > 0):
+                raise ValueError(
+                    f"assign_pval: the null for {describe(g)} (level={level!r}) is "
+                    f"degenerate ({pooled.size} non-NaN value(s)"
+                    + (f", standard deviation {sd}" if pooled.size >= 2 else "")
+                    + "), so a Normal cannot be fitted; raise the number of shuffles per sequence, "
+                    + ("pool at a coarser level, " if level != "global" else "")
+                    + 'or use kind="empirical"'
+                )
+            mu = pooled.mean()
+            p[idx] = np.clip(_sps.norm.sf((x - mu) / sd), _TINY, 1.0)
+    return p.reshape(obs.shape)
+
+
+def _group_codes(level, labels, n_obs, n_null):
+    """Integer group code per observed and per null value, plus a describer.
+
+    Returns ``(obs_codes (n,), null_codes (m,), describe)`` where ``describe(code)``
+    gives a readable name of the group, e.g. ``"task=1, seq=7"``.
+    """
+    if level == "global":
+        return (
+            np.zeros(n_obs, dtype=np.int64),
+            np.zeros(n_null, dtype=np.int64),
+            lambda g: "all tasks and sequences",
+        )
+
+    def encode(obs_lab, null_lab):
+        uniq, inv = np.unique(np.concatenate([obs_lab, null_lab]), return_inverse=True)
+        inv = inv.ravel().astype(np.int64)
+        return uniq, inv[:n_obs], inv[n_obs:]
+
+    t_uniq, t_obs, t_null = encode(labels["obs_task"], labels["null_task"])
+    if level == "per_task":
+        return t_obs, t_null, lambda g: f"task={_label(t_uniq[g])}"
+
+    s_uniq, s_obs, s_null = encode(labels["obs_seq"], labels["null_seq"])
+    n_s = len(s_uniq)
+    return (
+        t_obs * n_s + s_obs,
+        t_null * n_s + s_null,
+        lambda g: f"task={_label(t_uniq[g // n_s])}, seq={_label(s_uniq[g % n_s])}",
+    )
+
+
+def _label(x) -> str:
+    """A label as users wrote it: ``3`` or ``chr1:100-200``, not ``np.int64(3)``."""
+    return str(x.item() if isinstance(x, np.generic) else x)
+
+
+# ----------------------------------------------------------------------------------
+# Multiple testing, combination and calibration
+# ----------------------------------------------------------------------------------
+def _check_p(p, where: str) -> np.ndarray:
+    """``p`` as float64; raise if a non-NaN entry lies outside ``[0, 1]``."""
+    p = np.asarray(p, dtype=np.float64)
+    bad = ~np.isnan(p) & ((p < 0) | (p > 1))
+    if bad.any():
+        raise ValueError(
+            f"{where}: p-values must lie in [0, 1] (NaN allowed for untested entries); "
+            f"got {p[bad].ravel()[:5]} at {bad.sum()} position(s)"
+        )
+    return p
+
+
+def bh_qvalues(p) -> np.ndarray:
+    """Benjamini–Hochberg q-values over the tested (non-NaN) entries of ``p``.
+
+    Parameters
+    ----------
+    p : (n,) float
+        p-values in ``[0, 1]``; NaN marks an untested entry (e.g. a map diagonal).
+        Any shape is accepted; all non-NaN entries form one family.
+
+    Returns
+    -------
+    q : (n,) float64
+        Same shape as ``p``; equal to
+        ``scipy.stats.false_discovery_control(p[finite], method="bh")`` on the
+        non-NaN entries and NaN elsewhere. ``q >= p`` everywhere it is defined.
+    """
+    p = _check_p(p, "bh_qvalues")
+    q = np.full(p.shape, np.nan)
+    finite = ~np.isnan(p)
+    if finite.any():
+        q[finite] = _sps.false_discovery_control(p[finite], method="bh")
+    return q
+
+
+def qq_data(p) -> tuple[np.ndarray, np.ndarray]:
+    """Expected and observed ``-log10 p`` for a QQ plot against Uniform(0, 1).
+
+    Parameters
+    ----------
+    p : (n,) float
+        p-values in ``[0, 1]``; NaN entries are dropped. A p of 0 is plotted at
+        ``-log10(np.finfo(float).tiny)``.
+
+    Returns
+    -------
+    expected : (k,) float64
+        ``-log10((i - 0.5) / k)`` for ``i = k, ..., 1``, i.e. ascending; ``k`` is the
+        number of non-NaN p-values.
+    observed : (k,) float64
+        ``-log10`` of the p-values sorted so that they pair with ``expected``
+        (largest p with the smallest expected value); ascending too.
+    """
+    p = _check_p(p, "qq_data").ravel()
+    p = np.sort(p[~np.isnan(p)])[::-1]  # descending p = ascending -log10 p
+    k = p.size
+    expected = -np.log10((np.arange(k, 0, -1) - 0.5) / k)
+    observed = -np.log10(np.maximum(p, _TINY))
+    return expected, observed
+
+
+def combine_pvalues(p, method: str = "acat") -> float:
+    """Combine the p-values of many instances of one ordered element pair into one.
+
+    Parameters
+    ----------
+    p : (k,) float
+        p-values in ``[0, 1]`` of the instances; NaN entries are dropped.
+    method : {"acat", "fisher"}
+        ``"acat"``: Cauchy combination (ACAT; Liu & Xie 2020, JASA), equal weights:
+        ``T = mean(tan((0.5 - p) * pi))``, ``p = 1/2 - arctan(T) / pi``. Valid under
+        arbitrary dependence between instances (e.g. overlapping windows). For
+        ``p < 1e-15`` the term is computed as ``1 / (p * pi)``; ``p == 1`` is
+        allowed. ``"fisher"``: Fisher's method via
+        ``scipy.stats.combine_pvalues(p, method="fisher")`` (assumes independence).
+
+    Returns
+    -------
+    float
+        Combined p-value in ``(0, 1]`` (clipped below at ``np.finfo(float).tiny``).
+    """
+    if method not in COMBINE_METHODS:
+        raise ValueError(
+            f"combine_pvalues: unknown method={method!r}; allowed values are {COMBINE_METHODS}"
+        )
+    p = _check_p(p, "combine_pvalues").ravel()
+    p = p[~np.isnan(p)]
+    if p.size == 0:
+        raise ValueError("combine_pvalues: no p-values to combine (all NaN or empty)")
+
+    if method == "fisher":
+        with np.errstate(divide="ignore"):  # p == 0 gives log(0) = -inf -> p = 0
+            combined = float(_sps.combine_pvalues(p, method="fisher").pvalue)
+    else:
+        small = p < _ACAT_SMALL_P
+        with np.errstate(divide="ignore"):  # p == 0 gives +inf, i.e. combined p -> 0
+            terms = np.where(small, 1.0 / (np.where(small, p, 1.0) * np.pi),
+                             np.tan((0.5 - p) * np.pi))
+        t = np.sum(terms / p.size)  # divide first to avoid overflow of the sum
+        # 1/2 - arctan(t)/pi == arctan2(1, t)/pi, without cancellation for large t.
+        combined = float(np.arctan2(1.0, t) / np.pi)
+    return float(np.clip(combined, _TINY, 1.0))
+
+
+def ks_uniform(p) -> float:
+    """Kolmogorov–Smirnov distance of the non-NaN p-values to Uniform(0, 1).
+
+    Parameters
+    ----------
+    p : (n,) float
+        p-values; NaN entries are dropped. Well-calibrated null p-values give a
+        distance near 0.
+
+    Returns
+    -------
+    float
+        ``scipy.stats.kstest(p, "uniform").statistic``, in ``[0, 1]``.
+    """
+    p = _check_p(p, "ks_uniform").ravel()
+    p = p[~np.isnan(p)]
+    if p.size == 0:
+        raise ValueError("ks_uniform: no p-values given (all NaN or empty)")
+    return float(_sps.kstest(p, "uniform").statistic)

@@ -1,0 +1,328 @@
+"""Tests for dfim.stats: expected values are worked out by hand or from closed forms."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+
+from dfim.stats import assign_pval, bh_qvalues, combine_pvalues, ks_uniform, qq_data
+
+TINY = np.finfo(float).tiny
+
+
+def _phi_upper(z: float) -> float:
+    """1 - Phi(z) from math.erf, independent of scipy."""
+    return 0.5 * (1.0 - math.erf(z / math.sqrt(2.0)))
+
+
+# ----------------------------------------------------------------------------------
+# assign_pval, empirical
+# ----------------------------------------------------------------------------------
+def test_empirical_hand_example():
+    null = np.array([1.0, 2.0, 3.0, 4.0])
+    obs = np.array([2.5, 2.0, 5.0, 0.0, 4.0, np.nan])
+    # #{null >= x}: 2.5 -> 2, 2.0 -> 3 (ties count), 5 -> 0, 0 -> 4, 4 -> 1
+    expected = np.array([(1 + 2) / 5, (1 + 3) / 5, 1 / 5, 5 / 5, 2 / 5, np.nan])
+    p = assign_pval(obs, null, level="global")
+    np.testing.assert_allclose(p, expected, rtol=0, atol=1e-15, equal_nan=True)
+
+
+def test_empirical_ignores_nan_in_null():
+    null = np.array([1.0, np.nan, 2.0, 3.0, np.nan, 4.0])
+    p = assign_pval(np.array([2.5]), null, level="global")
+    assert p[0] == pytest.approx(3 / 5)
+
+
+def test_empirical_matches_brute_force_count():
+    rng = np.random.default_rng(7)
+    null = rng.normal(size=200).round(1)  # rounding creates ties
+    obs = rng.normal(size=50).round(1)
+    p = assign_pval(obs, null, level="global")
+    brute = np.array([(1 + np.sum(null >= x)) / (1 + null.size) for x in obs])
+    np.testing.assert_array_equal(p, brute)
+
+
+def _two_by_two():
+    # null per (task, seq): (0,0)=[1,2], (0,1)=[3,4], (1,0)=[5,6], (1,1)=[7,8]
+    null = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0])
+    null_task = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    null_seq = np.array([0, 0, 1, 1, 0, 0, 1, 1])
+    obs = np.array([3.5, 3.5, 6.5])
+    obs_task = np.array([0, 1, 1])
+    obs_seq = np.array([0, 1, 0])
+    return dict(obs=obs, null=null, obs_task=obs_task, obs_seq=obs_seq,
+                null_task=null_task, null_seq=null_seq)
+
+
+@pytest.mark.parametrize(
+    "level, expected",
+    [
+        # obs 3.5 @ (0,0): null [1,2] -> 0 >= -> 1/3
+        # obs 3.5 @ (1,1): null [7,8] -> 2 >= -> 3/3
+        # obs 6.5 @ (1,0): null [5,6] -> 0 >= -> 1/3
+        ("per_map", [1 / 3, 3 / 3, 1 / 3]),
+        # task 0 null [1,2,3,4]: 3.5 -> 1 >= -> 2/5
+        # task 1 null [5,6,7,8]: 3.5 -> 4 >= -> 5/5; 6.5 -> 2 >= -> 3/5
+        ("per_task", [2 / 5, 5 / 5, 3 / 5]),
+        # all 8: 3.5 -> 5 >= -> 6/9; 6.5 -> 2 >= -> 3/9
+        ("global", [6 / 9, 6 / 9, 3 / 9]),
+    ],
+)
+def test_pooling_levels_hand_example(level, expected):
+    p = assign_pval(level=level, **_two_by_two())
+    np.testing.assert_allclose(p, expected, rtol=0, atol=1e-15)
+
+
+def test_per_map_works_with_string_labels_and_unsorted_input():
+    kw = _two_by_two()
+    perm = np.random.default_rng(0).permutation(kw["null"].size)
+    for key in ("null", "null_task", "null_seq"):
+        kw[key] = kw[key][perm]
+    kw["obs_task"] = np.array(["a", "b", "b"])
+    kw["null_task"] = np.where(kw["null_task"] == 0, "a", "b")
+    p = assign_pval(level="per_map", **kw)
+    np.testing.assert_allclose(p, [1 / 3, 1.0, 1 / 3], rtol=0, atol=1e-15)
+
+
+def test_output_keeps_shape_of_obs():
+    obs = np.array([[np.nan, 2.5], [0.0, np.nan]])
+    p = assign_pval(obs, np.array([1.0, 2.0, 3.0, 4.0]), level="global")
+    assert p.shape == (2, 2)
+    assert np.isnan(p[0, 0]) and np.isnan(p[1, 1])
+    assert p[0, 1] == pytest.approx(3 / 5) and p[1, 0] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("kind", ["empirical", "fit"])
+@pytest.mark.parametrize("level", ["per_map", "per_task", "global"])
+def test_p_in_unit_interval_random(seed, kind, level):
+    rng = np.random.default_rng(seed)
+    n, m = 300, 2000
+    obs = rng.normal(scale=rng.uniform(0.1, 20), size=n)
+    obs[rng.random(n) < 0.1] = np.nan
+    obs[:3] = [1e6, -1e6, 0.0]  # extreme values still give p in (0, 1]
+    null = rng.normal(size=m)
+    null[rng.random(m) < 0.05] = np.nan
+    p = assign_pval(
+        obs, null, kind=kind, level=level,
+        obs_task=rng.integers(0, 2, n), obs_seq=rng.integers(0, 3, n),
+        null_task=rng.integers(0, 2, m), null_seq=rng.integers(0, 3, m),
+    )
+    assert p.shape == obs.shape
+    np.testing.assert_array_equal(np.isnan(p), np.isnan(obs))
+    fin = p[~np.isnan(p)]
+    assert np.all(fin > 0) and np.all(fin <= 1)
+
+
+# ----------------------------------------------------------------------------------
+# assign_pval, fit
+# ----------------------------------------------------------------------------------
+def test_fit_matches_closed_form():
+    null = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    mu = 3.0
+    sd = math.sqrt(((1 - 3) ** 2 + (2 - 3) ** 2 + 0 + (4 - 3) ** 2 + (5 - 3) ** 2) / 4)
+    xs = [4.2, 3.0, 0.5, 9.0]
+    p = assign_pval(np.array(xs), null, kind="fit", level="global")
+    expected = [_phi_upper((x - mu) / sd) for x in xs]
+    np.testing.assert_allclose(p, expected, rtol=1e-12, atol=0)
+    # upper tail only: below the mean p > 0.5 (not the min of both tails)
+    assert p[2] > 0.5
+    assert p[1] == pytest.approx(0.5)
+
+
+def test_fit_per_task_uses_each_task_null():
+    null = np.array([0.0, 2.0, 10.0, 14.0])
+    null_task = np.array([0, 0, 1, 1])
+    obs = np.array([2.0, 2.0])
+    p = assign_pval(obs, null, kind="fit", level="per_task",
+                    obs_task=np.array([0, 1]), null_task=null_task)
+    # task 0: mu=1, sd=sqrt(2); task 1: mu=12, sd=sqrt(8)
+    expected = [_phi_upper((2 - 1) / math.sqrt(2)), _phi_upper((2 - 12) / math.sqrt(8))]
+    np.testing.assert_allclose(p, expected, rtol=1e-12)
+
+
+def test_fit_extreme_value_is_clipped_to_tiny():
+    p = assign_pval(np.array([1e6]), np.array([0.0, 1.0, 2.0]), kind="fit", level="global")
+    assert p[0] == TINY and p[0] > 0
+
+
+# ----------------------------------------------------------------------------------
+# assign_pval, errors
+# ----------------------------------------------------------------------------------
+def test_unknown_kind_lists_allowed():
+    with pytest.raises(ValueError, match="empirical.*fit"):
+        assign_pval([1.0], [1.0, 2.0], kind="gauss", level="global")
+
+
+def test_unknown_level_lists_allowed():
+    with pytest.raises(ValueError, match="per_map.*per_task.*global"):
+        assign_pval([1.0], [1.0, 2.0], level="per_window")
+
+
+@pytest.mark.parametrize("missing", ["obs_task", "obs_seq", "null_task", "null_seq"])
+def test_missing_label_per_map_names_argument(missing):
+    kw = _two_by_two()
+    kw[missing] = None
+    with pytest.raises(ValueError, match=missing):
+        assign_pval(level="per_map", **kw)
+
+
+def test_missing_label_per_task_names_argument():
+    kw = _two_by_two()
+    kw["null_task"] = None
+    with pytest.raises(ValueError, match="null_task"):
+        assign_pval(level="per_task", **kw)
+    # sequence labels are not needed per task or globally
+    kw = _two_by_two()
+    kw["obs_seq"] = kw["null_seq"] = None
+    assign_pval(level="per_task", **kw)
+    assign_pval(kw["obs"], kw["null"], level="global")
+
+
+def test_label_shape_mismatch():
+    kw = _two_by_two()
+    kw["obs_seq"] = kw["obs_seq"][:2]
+    with pytest.raises(ValueError, match="obs_seq"):
+        assign_pval(level="per_map", **kw)
+
+
+def test_empty_null_group_names_group_and_fix():
+    kw = _two_by_two()
+    kw["obs_seq"] = np.array([0, 1, 5])  # seq 5 has no null values
+    with pytest.raises(ValueError, match=r"task=1, seq=5.*shuffles"):
+        assign_pval(level="per_map", **kw)
+
+
+def test_all_nan_null_group_is_empty():
+    with pytest.raises(ValueError, match="no null"):
+        assign_pval(np.array([1.0]), np.array([np.nan, np.nan]), level="global")
+
+
+def test_untested_group_needs_no_null():
+    kw = _two_by_two()
+    kw["obs"] = np.array([3.5, np.nan, 6.5])
+    kw["obs_seq"] = np.array([0, 9, 0])  # seq 9 has no null but is untested
+    p = assign_pval(level="per_map", **kw)
+    assert np.isnan(p[1])
+
+
+@pytest.mark.parametrize("null", [[2.0, 2.0, 2.0], [2.0]])
+def test_fit_degenerate_null_raises(null):
+    n = len(null)
+    with pytest.raises(ValueError, match=r"task=3, seq=7.*degenerate.*empirical"):
+        assign_pval(np.array([1.0]), np.array(null), kind="fit", level="per_map",
+                    obs_task=np.array([3]), obs_seq=np.array([7]),
+                    null_task=np.full(n, 3), null_seq=np.full(n, 7))
+
+
+# ----------------------------------------------------------------------------------
+# bh_qvalues
+# ----------------------------------------------------------------------------------
+def test_bh_hand_example():
+    # sorted p 0.01, 0.03, 0.04, 0.2 -> p*4/rank 0.04, 0.06, 0.0533.., 0.2
+    # cumulative min from the top -> 0.04, 0.0533.., 0.0533.., 0.2
+    q = bh_qvalues(np.array([0.01, 0.04, 0.03, np.nan, 0.2]))
+    np.testing.assert_allclose(q, [0.04, 0.16 / 3, 0.16 / 3, np.nan, 0.2],
+                               rtol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_bh_matches_scipy_with_nans(seed):
+    rng = np.random.default_rng(seed)
+    p = rng.random(500) ** 3
+    nan = rng.random(500) < 0.2
+    p[nan] = np.nan
+    q = bh_qvalues(p)
+    np.testing.assert_array_equal(np.isnan(q), nan)
+    expected = scipy.stats.false_discovery_control(p[~nan], method="bh")
+    np.testing.assert_array_equal(q[~nan], expected)
+    assert np.all(q[~nan] >= p[~nan])
+    assert np.all(q[~nan] <= 1)
+
+
+def test_bh_all_nan_and_out_of_range():
+    assert np.isnan(bh_qvalues(np.array([np.nan, np.nan]))).all()
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        bh_qvalues(np.array([0.5, 1.5]))
+
+
+# ----------------------------------------------------------------------------------
+# qq_data
+# ----------------------------------------------------------------------------------
+def test_qq_data_hand_example():
+    expected, observed = qq_data(np.array([0.5, 0.01, 1.0, np.nan, 0.1]))
+    assert expected.shape == observed.shape == (4,)
+    np.testing.assert_allclose(expected, -np.log10([0.875, 0.625, 0.375, 0.125]))
+    np.testing.assert_allclose(observed, -np.log10([1.0, 0.5, 0.1, 0.01]))
+
+
+def test_qq_data_monotone_random():
+    rng = np.random.default_rng(1)
+    p = rng.random(1000)
+    p[::7] = np.nan
+    expected, observed = qq_data(p)
+    assert expected.shape == observed.shape == (np.sum(~np.isnan(p)),)
+    assert np.all(np.diff(expected) > 0)
+    assert np.all(np.diff(observed) >= 0)
+    assert np.all(np.isfinite(observed))
+
+
+# ----------------------------------------------------------------------------------
+# combine_pvalues
+# ----------------------------------------------------------------------------------
+def test_acat_closed_form():
+    ps = [0.01, 0.2, 0.5]
+    t = sum(math.tan((0.5 - x) * math.pi) for x in ps) / len(ps)
+    expected = 0.5 - math.atan(t) / math.pi
+    assert combine_pvalues(np.array(ps), method="acat") == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("p", [1e-300, 1e-16, 1e-8, 0.03, 0.5, 0.9, 1.0])
+def test_acat_single_p_is_identity(p):
+    assert combine_pvalues(np.array([p])) == pytest.approx(p, rel=1e-9)
+
+
+def test_acat_extremes_stay_in_unit_interval():
+    c = combine_pvalues(np.array([1.0, 1e-300]))
+    assert 0 < c <= 1
+    # the tiny p dominates: T ~ 1 / (2 * 1e-300 * pi), so c ~ 2e-300
+    assert c == pytest.approx(2e-300, rel=1e-6)
+    assert combine_pvalues(np.array([1.0, 1.0])) == pytest.approx(1.0)
+    c0 = combine_pvalues(np.array([0.0, 0.5]))
+    assert 0 < c0 <= 1
+    assert 0 < combine_pvalues(np.full(1000, 1e-300)) <= 1
+
+
+def test_fisher_matches_scipy_and_errors():
+    ps = np.array([0.01, 0.2, 0.5, np.nan])
+    expected = scipy.stats.combine_pvalues(ps[:3], method="fisher").pvalue
+    assert combine_pvalues(ps, method="fisher") == pytest.approx(expected, rel=1e-12)
+    assert 0 < combine_pvalues(np.array([0.0, 1e-300]), method="fisher") <= 1
+    with pytest.raises(ValueError, match="acat.*fisher"):
+        combine_pvalues(ps, method="stouffer")
+    with pytest.raises(ValueError, match="no p-values"):
+        combine_pvalues(np.array([np.nan]))
+
+
+# ----------------------------------------------------------------------------------
+# ks_uniform
+# ----------------------------------------------------------------------------------
+def test_ks_uniform_hand_examples():
+    assert ks_uniform(np.array([0.5])) == pytest.approx(0.5)
+    # ECDF of {0.25, 0.75} vs x: largest gap 0.25
+    assert ks_uniform(np.array([0.25, np.nan, 0.75])) == pytest.approx(0.25)
+
+
+def test_ks_uniform_matches_scipy_and_calibrated_null():
+    rng = np.random.default_rng(3)
+    p = rng.random(400)
+    assert ks_uniform(p) == pytest.approx(scipy.stats.kstest(p, "uniform").statistic)
+    # empirical p of null draws against an independent null are close to uniform
+    null = rng.normal(size=5000)
+    p_null = assign_pval(rng.normal(size=2000), null, level="global")
+    assert ks_uniform(p_null) < 0.05
+    # obs shifted upwards are far from uniform
+    assert ks_uniform(assign_pval(rng.normal(2, 1, 2000), null, level="global")) > 0.3

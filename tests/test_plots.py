@@ -24,8 +24,9 @@ def _assert_image(path, out):
     img = mpimg.imread(path)
     assert img.ndim == 3 and img.shape[2] in (3, 4)
     assert img.shape[0] > 100 and img.shape[1] > 100
-    rgb = img[..., :3].reshape(-1, 3)
-    assert np.unique(rgb, axis=0).shape[0] > 10, "image is (almost) a single colour"
+    rgb = np.round(img[..., :3] * 255).astype(np.uint32).reshape(-1, 3)
+    packed = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+    assert np.unique(packed).size > 10, "image is (almost) a single colour"
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name], "temporary file left"
 
 

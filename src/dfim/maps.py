@@ -1,0 +1,146 @@
+"""Feature interaction scores (FIS) and maps from delta profiles.
+
+Three kinds (METHOD.md, "Feature interaction score (FIS) and maps"):
+
+* ``per_element``: ``FIS(s→t) = reduce_pos_{i∈t} reduce_chan_c |Δ_{s→t}[i, c]|``
+  (defaults: absolute value, sum over channels, max over positions); one value per
+  (source, target); an element against itself is undefined and stored as NaN;
+* ``per_base``: for every mutated position, original base and new base, the full
+  delta over the target, ``(n_pos, 4, 4, target_len, 4)`` (NaN where undefined), and
+  the L × L summary: max over the 3 substitutions of ``Σ_c |Δ|``;
+* ``element_by_base``: the whole per-position response ``Σ_c |Δ|`` over the target.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .sequences import ALPHABET
+from .specs import MutationSpecs
+
+KINDS = ("per_element", "per_base", "element_by_base")
+POSITION_REDUCTIONS = {"max": np.max, "sum": np.sum, "mean": np.mean}
+CHANNEL_REDUCTIONS = {"sum": np.sum, "max": np.max}
+
+FIS_COLUMNS = ("task", "spec", "key", "seq", "mut_name", "mut_start", "mut_end",
+               "target", "resp_name", "resp_start", "resp_end", "score")
+
+
+def position_track(delta: np.ndarray, *, absolute: bool = True, channels: str = "sum") -> np.ndarray:
+    """Per-position delta ``reduce_c |Δ[..., i, c]|``: ``(..., L, 4) -> (..., L)``."""
+    if channels not in CHANNEL_REDUCTIONS:
+        raise ValueError(f"unknown channel reduction {channels!r}; choose one of {sorted(CHANNEL_REDUCTIONS)}")
+    d = np.abs(delta) if absolute else delta
+    return CHANNEL_REDUCTIONS[channels](d, axis=-1)
+
+
+def is_diagonal(mut_start: int, mut_end: int, resp_start: int, resp_end: int) -> bool:
+    """An element tested against itself (same interval) has no defined FIS."""
+    return mut_start == resp_start and mut_end == resp_end
+
+
+def compute_dfim(delta: np.ndarray, key: pd.DataFrame, specs: MutationSpecs, *, kind: str = "per_element",
+                 absolute: bool = True, channels: str = "sum", positions: str = "max", tasks=None):
+    """Interaction maps from source-masked delta profiles.
+
+    Parameters
+    ----------
+    delta : ``(T, m, L, 4)`` from :func:`dfim.deltas.compute_delta_profiles`
+        (``(m, L, 4)`` is taken as one task).
+    key : the mutant key; specs : the mutation specs the mutants came from.
+    kind : ``per_element`` | ``per_base`` | ``element_by_base``.
+    absolute, channels, positions : the reductions (``per_element``).
+    tasks : model output index of each entry of ``delta``'s first axis.
+
+    Returns
+    -------
+    ``per_element``: DataFrame with columns ``FIS_COLUMNS``, one row per (task,
+    source, target), ``score`` NaN on the diagonal.
+    ``per_base``: dict ``(spec, target) -> {"delta": (T, n_pos, 4, 4, len, 4),
+    "summary": (T, n_pos, len), "positions": (n_pos,)}``.
+    ``element_by_base``: dict ``(spec, target) -> (T, len)`` tracks.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown map kind {kind!r}; choose one of {list(KINDS)}")
+    if positions not in POSITION_REDUCTIONS:
+        raise ValueError(f"unknown position reduction {positions!r}; choose one of {sorted(POSITION_REDUCTIONS)}")
+    if delta.ndim == 3:
+        delta = delta[None]
+    T = delta.shape[0]
+    tasks = list(range(T)) if tasks is None else list(tasks)
+    if kind == "per_base":
+        return per_base_maps(delta, key, specs)
+    track = position_track(delta, absolute=absolute, channels=channels)  # (T, m, L)
+    first = key.groupby("spec", sort=True)["mutant"].first()
+    if kind == "element_by_base":
+        return {
+            (j, t): track[:, first[j], a:b]
+            for j, spec in enumerate(specs) if j in first.index
+            for t, (a, b) in enumerate(zip(spec.resp_start, spec.resp_end))
+        }
+    reduce = POSITION_REDUCTIONS[positions]
+    rows, scores = [], []
+    for j, spec in enumerate(specs):
+        if j not in first.index:
+            continue
+        mut = first[j]
+        seq = int(key.at[mut, "seq"])
+        for t, (a, b, name) in enumerate(zip(spec.resp_start, spec.resp_end, spec.resp_names)):
+            rows.append((j, spec.key, seq, spec.mut_name, spec.mut_start, spec.mut_end, t, name, a, b))
+            if is_diagonal(spec.mut_start, spec.mut_end, a, b):
+                scores.append(np.full(T, np.nan, np.float32))
+            else:
+                scores.append(reduce(track[:, mut, a:b], axis=-1))
+    base = pd.DataFrame(rows, columns=FIS_COLUMNS[1:-1])
+    S = np.array(scores, dtype=np.float32).reshape(len(rows), T)
+    frames = []
+    for ti, task in enumerate(tasks):
+        f = base.copy()
+        f.insert(0, "task", task)
+        f["score"] = S[:, ti]
+        frames.append(f)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=FIS_COLUMNS)
+
+
+def per_base_maps(delta: np.ndarray, key: pd.DataFrame, specs: MutationSpecs) -> dict:
+    """Per-base maps for every (source, target) of mutants made with ``per_base``."""
+    if delta.ndim == 3:
+        delta = delta[None]
+    if (key["pos"] < 0).any():
+        raise ValueError("per_base maps need mutants made with strategy 'per_base'")
+    T = delta.shape[0]
+    base_idx = {b: i for i, b in enumerate(ALPHABET)}
+    out = {}
+    for j, group in key.groupby("spec", sort=True):
+        spec = specs[j]
+        positions = np.arange(spec.mut_start, spec.mut_end)
+        for t, (a, b) in enumerate(zip(spec.resp_start, spec.resp_end)):
+            full = np.full((T, len(positions), 4, 4, b - a, 4), np.nan, np.float32)
+            for mut, p, o, m in group[["mutant", "pos", "orig_base", "new_base"]].itertuples(index=False):
+                if o not in base_idx:
+                    continue  # an N cannot be said to be substituted
+                full[:, p - spec.mut_start, base_idx[o], base_idx[m]] = delta[:, mut, a:b]
+            summary = np.nanmax(np.abs(full).sum(-1).reshape(T, len(positions), 16, b - a), axis=2) \
+                if np.isfinite(full).any() else np.full((T, len(positions), b - a), np.nan, np.float32)
+            out[(j, t)] = {"delta": full, "summary": summary, "positions": positions}
+    return out
+
+
+def map_matrix(fis: pd.DataFrame, seq, task=None):
+    """Pivot one sequence's per-element FIS rows into a sources × targets matrix.
+
+    Returns ``(matrix (n_src, n_tgt) with NaN where untested, source_names, target_names)``
+    in order of first appearance.
+    """
+    f = fis[fis["seq"] == seq]
+    if task is not None:
+        f = f[f["task"] == task]
+    src = list(dict.fromkeys(f["mut_name"]))
+    tgt = list(dict.fromkeys(f["resp_name"]))
+    M = np.full((len(src), len(tgt)), np.nan, np.float32)
+    si = {n: i for i, n in enumerate(src)}
+    ti = {n: i for i, n in enumerate(tgt)}
+    for s, t, v in f[["mut_name", "resp_name", "score"]].itertuples(index=False):
+        M[si[s], ti[t]] = v
+    return M, src, tgt

@@ -84,8 +84,10 @@ def hypothetical_scores(scorer, X: np.ndarray, refs: np.ndarray, ref_index=None,
     """
     X = np.asarray(X, np.float32)
     n = len(X)
-    if ref_index is None:
-        ref_index = np.zeros(n, int) if len(refs) == 1 else np.arange(n)
+    if len(refs) == 1:  # one reference shared by every sequence
+        ref_index = np.zeros(n, int)
+    elif ref_index is None:
+        ref_index = np.arange(n)
     ref_index = np.asarray(ref_index)
     K = refs.shape[1]
     if getattr(scorer, "reference_free", False):

@@ -1,0 +1,118 @@
+"""Source and target elements of each window, as mutation specs.
+
+Modes (config key ``elements.mode``):
+
+* ``summit``: mutate ``summit_width`` bp at the window centre, respond over the whole
+  window (the 2018 README example);
+* ``motifs``: motif instances found by FIMO (memelite) above a p-value threshold;
+  every instance is a source and every instance a target (the diagonal is NaN);
+* ``bed``: user element BED files (genomic coordinates) for sources and targets;
+* ``per_base``: every base of a central sub-window is a source and a target.
+
+Element coordinates in specs are in-window (0-based half-open); ``seq`` is the
+window's row in the shard's sequence array.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .specs import MutationSpecs, _make_source
+from .windows import InputError, read_peaks
+
+MODES = ("summit", "motifs", "bed", "per_base")
+
+
+def _all_pairs(rows, seq, window_id, elements):
+    """Append one spec per element of a window, each against every element of it."""
+    if not elements:
+        return
+    starts = [e[1] for e in elements]
+    ends = [e[2] for e in elements]
+    names = [e[0] for e in elements]
+    for name, s, e in elements:
+        rows.append(_make_source(key=f"{window_id}|{name}@{s}", seq=seq, mut_start=s, mut_end=e, mut_name=name,
+                                 resp_start=starts, resp_end=ends, resp_names=names, alt="",
+                                 where=f"window {window_id}"))
+
+
+def summit_specs(windows: pd.DataFrame, width: int, summit_width: int = 10) -> MutationSpecs:
+    """One source of ``summit_width`` bp at each window's centre, one target: the window."""
+    if not 0 < summit_width <= width:
+        raise InputError(f"elements.summit_width must be within 1..{width} (the window width), got {summit_width}")
+    s = width // 2 - summit_width // 2
+    rows = [
+        _make_source(key=f"{w}|summit", seq=i, mut_start=s, mut_end=s + summit_width, mut_name="summit",
+                     resp_start=[0], resp_end=[width], resp_names=["window"], alt="", where=f"window {w}")
+        for i, w in enumerate(windows["window_id"])
+    ]
+    return MutationSpecs(rows)
+
+
+def per_base_specs(windows: pd.DataFrame, width: int, sub_width: int = 20) -> MutationSpecs:
+    """Each base of a central ``sub_width`` bp sub-window against each other base."""
+    if not 0 < sub_width <= width:
+        raise InputError(f"elements.per_base_width must be within 1..{width}, got {sub_width}")
+    a = width // 2 - sub_width // 2
+    rows = []
+    for i, w in enumerate(windows["window_id"]):
+        _all_pairs(rows, i, w, [(f"b{p}", p, p + 1) for p in range(a, a + sub_width)])
+    return MutationSpecs(rows)
+
+
+def scan_motifs(X: np.ndarray, motif_file: str, threshold: float = 1e-4) -> pd.DataFrame:
+    """FIMO hits in ``X (n, L, 4)``: columns seq, motif, start, end, strand, score, pval.
+
+    Overlapping hits of one motif (e.g. both strands of a palindrome) are reduced to the
+    best-scoring one, so an instance is mutated once.
+    """
+    from memelite import fimo
+
+    if len(X) == 0:
+        return pd.DataFrame(columns=["seq", "motif", "start", "end", "strand", "score", "pval"])
+    hits = fimo(motif_file, X.transpose(0, 2, 1).astype(np.float32), threshold=threshold)
+    frames = [h for h in hits if len(h)]
+    if not frames:
+        return pd.DataFrame(columns=["seq", "motif", "start", "end", "strand", "score", "pval"])
+    df = pd.concat(frames, ignore_index=True).rename(
+        columns={"motif_name": "motif", "sequence_name": "seq", "p-value": "pval"})
+    df["motif"] = df["motif"].astype(str).str.split().str[-1]  # "MA0035.4 GATA1" -> "GATA1"
+    df = df.sort_values(["seq", "motif", "score", "start"], ascending=[True, True, False, True], kind="stable")
+    keep = []
+    for (_, _), g in df.groupby(["seq", "motif"], sort=False):
+        taken = []
+        for r in g.itertuples():
+            if all(r.end <= s or r.start >= e for s, e in taken):
+                taken.append((r.start, r.end))
+                keep.append(r.Index)
+    out = df.loc[keep, ["seq", "motif", "start", "end", "strand", "score", "pval"]]
+    return out.sort_values(["seq", "start", "motif"], kind="stable").reset_index(drop=True)
+
+
+def motif_specs(windows: pd.DataFrame, hits: pd.DataFrame) -> MutationSpecs:
+    """Every motif instance of a window is a source and a target."""
+    rows = []
+    for i, w in enumerate(windows["window_id"]):
+        h = hits[hits["seq"] == i]
+        _all_pairs(rows, i, w, [(m, int(s), int(e)) for m, s, e in zip(h["motif"], h["start"], h["end"])])
+    return MutationSpecs(rows)
+
+
+def bed_specs(windows: pd.DataFrame, sources_bed: str, targets_bed: str | None = None) -> MutationSpecs:
+    """Sources and targets from element BED files (genomic); elements wholly inside a window are used."""
+    src = read_peaks(sources_bed)
+    tgt = read_peaks(targets_bed) if targets_bed else src
+    rows = []
+    for i, (w, c, ws, we) in enumerate(windows[["window_id", "chrom", "start", "end"]].itertuples(index=False)):
+        def inside(elems):
+            return [(p.name, p.start - ws, p.end - ws) for p in elems if p.chrom == c and p.start >= ws and p.end <= we]
+        s_el, t_el = inside(src), inside(tgt)
+        if not s_el or not t_el:
+            continue
+        names = [n for n, _, _ in t_el]
+        for name, s, e in s_el:
+            rows.append(_make_source(key=f"{w}|{name}@{s}", seq=i, mut_start=s, mut_end=e, mut_name=name,
+                                     resp_start=[a for _, a, _ in t_el], resp_end=[b for _, _, b in t_el],
+                                     resp_names=names, alt="", where=f"{sources_bed}: element {name}"))
+    return MutationSpecs(rows)

@@ -1,0 +1,217 @@
+"""Peaks → fixed-width windows → sequences, with every dropped peak recorded.
+
+Peak files are BED or narrowPeak (optionally gzipped), 0-based half-open. Windows of
+``width`` bp are centred on the narrowPeak summit (column 10, ``start + summit``) or,
+without one, on the interval midpoint. A window that runs off its chromosome, holds
+more than ``max_n_fraction`` N, overlaps the blacklist, or repeats an earlier window
+exactly is dropped and recorded with its reason; nothing disappears silently.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .sequences import one_hot
+
+WINDOW_COLUMNS = ("window_id", "peak_set", "peak_name", "chrom", "start", "end", "peak_chrom", "peak_start",
+                  "peak_end", "summit", "status", "reason", "index")
+
+
+class InputError(ValueError):
+    """A user input file is malformed; the message names file, line and fix."""
+
+
+@dataclass
+class Peak:
+    chrom: str
+    start: int
+    end: int
+    name: str
+    summit: int  # absolute position
+    line: int
+
+
+def _open_text(path):
+    path = str(path)
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rt", newline="")
+    return open(path, newline="")
+
+
+def read_peaks(path) -> list[Peak]:
+    """Parse a BED/narrowPeak file; header lines (``track``, ``browser``, ``#``) are skipped.
+
+    Raises :class:`InputError` naming ``file:line`` for malformed rows.
+    """
+    peaks = []
+    try:
+        with _open_text(path) as fh:
+            for lineno, raw in enumerate(fh, start=1):
+                line = raw.rstrip("\r\n").rstrip("\r")
+                if not line.strip() or line.startswith(("track", "browser", "#")):
+                    continue
+                peaks.append(_parse_peak(line, path, lineno))
+    except (EOFError, OSError, zlib.error) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise InputError(f"peak file {path} does not exist; check `peaks:` in the config") from None
+        raise InputError(
+            f"{path}: cannot be read to the end ({type(exc).__name__}: {exc}); the gzip file is probably "
+            "truncated or corrupt; re-copy or re-compress it (gzip -t checks it)"
+        ) from None
+    return peaks
+
+
+def _parse_peak(line: str, path, lineno: int) -> Peak:
+    fields = line.split("\t")
+    if len(fields) < 3:
+        fields = line.split()
+    where = f"{path}:{lineno}"
+    if len(fields) < 3:
+        raise InputError(f"{where}: expected at least 3 tab-separated columns (chrom, start, end), got {len(fields)}: {line[:80]!r}")
+    chrom = fields[0]
+    try:
+        start, end = int(fields[1]), int(fields[2])
+    except ValueError:
+        raise InputError(
+            f"{where}: start and end must be non-negative integers, got {fields[1]!r} and {fields[2]!r}; "
+            "BED coordinates are 0-based integers"
+        ) from None
+    if start < 0 or end < 0:
+        raise InputError(f"{where}: negative coordinate ({start}, {end}); BED coordinates are >= 0")
+    if start >= end:
+        raise InputError(f"{where}: start ({start}) must be < end ({end}); fix or remove this line")
+    name = fields[3] if len(fields) > 3 and fields[3] not in ("", ".") else f"{chrom}:{start}-{end}"
+    summit = (start + end) // 2
+    if len(fields) >= 10:
+        try:
+            off = int(fields[9])
+        except ValueError:
+            raise InputError(f"{where}: narrowPeak column 10 (summit offset) must be an integer, got {fields[9]!r}") from None
+        if off >= 0:
+            if off >= end - start:
+                raise InputError(f"{where}: summit offset {off} lies outside the peak of length {end - start}")
+            summit = start + off
+    return Peak(chrom, start, end, name, summit, lineno)
+
+
+def reconcile_chrom(chrom: str, contigs: dict[str, int]) -> str | None:
+    """The FASTA's name for ``chrom``, allowing ``chr1`` vs ``1`` (and chrM vs MT)."""
+    if chrom in contigs:
+        return chrom
+    alt = chrom[3:] if chrom.startswith("chr") else "chr" + chrom
+    if alt in contigs:
+        return alt
+    special = {"chrM": "MT", "MT": "chrM"}
+    if special.get(chrom) in contigs:
+        return special[chrom]
+    return None
+
+
+def read_fai(fai_path) -> dict[str, int]:
+    """Contig lengths from a ``.fai`` index."""
+    out = {}
+    with open(fai_path) as fh:
+        for line in fh:
+            f = line.split("\t")
+            if len(f) >= 2:
+                out[f[0]] = int(f[1])
+    return out
+
+
+def make_windows(peak_set: str, peaks_path, fai_path, *, width: int, fasta_path=None,
+                 max_n_fraction: float = 0.1, blacklist=None) -> pd.DataFrame:
+    """Windows for one peak set; one row per peak, kept or dropped with a reason.
+
+    Returns a DataFrame with ``WINDOW_COLUMNS``; kept windows have ``status == "kept"``
+    and a running ``index`` (0..n_kept-1) that fixes their order in every later step.
+    """
+    peaks = read_peaks(peaks_path)
+    if not peaks:
+        raise InputError(f"peak file {peaks_path} holds no peaks (peak set {peak_set!r}); give a non-empty BED/narrowPeak file")
+    contigs = read_fai(fai_path)
+    rows = []
+    for p in peaks:
+        chrom = reconcile_chrom(p.chrom, contigs)
+        if chrom is None:
+            some = ", ".join(list(contigs)[:5])
+            raise InputError(
+                f"{peaks_path}:{p.line}: contig {p.chrom!r} is not in the genome FASTA (its contigs include {some}); "
+                "use the FASTA the peaks were called on, or remove peaks on other contigs"
+            )
+        start = p.summit - width // 2
+        end = start + width
+        reason = ""
+        if start < 0 or end > contigs[chrom]:
+            reason = "off_chromosome_end"
+        rows.append(dict(peak_set=peak_set, peak_name=p.name, chrom=chrom, start=start, end=end,
+                         peak_chrom=p.chrom, peak_start=p.start, peak_end=p.end, summit=p.summit, reason=reason))
+    df = pd.DataFrame(rows)
+    dup = df.duplicated(["chrom", "start", "end"]) & (df["reason"] == "")
+    df.loc[dup, "reason"] = "duplicate_window"
+    if blacklist:
+        hit = _blacklisted(df[df["reason"] == ""], blacklist)
+        df.loc[hit, "reason"] = "blacklist"
+    if fasta_path is not None and max_n_fraction < 1.0:
+        import pysam
+
+        with pysam.FastaFile(str(fasta_path)) as fa:
+            for i in df.index[df["reason"] == ""]:
+                s = fa.fetch(df.at[i, "chrom"], int(df.at[i, "start"]), int(df.at[i, "end"])).upper()
+                n_frac = 1.0 - sum(s.count(b) for b in "ACGT") / max(len(s), 1)
+                if n_frac > max_n_fraction:
+                    df.at[i, "reason"] = "too_many_N"
+    df["status"] = np.where(df["reason"] == "", "kept", "dropped")
+    kept = df["status"] == "kept"
+    df["index"] = -1
+    df.loc[kept, "index"] = np.arange(int(kept.sum()))
+    df["window_id"] = [f"{peak_set}:{c}:{s}-{e}" for c, s, e in zip(df["chrom"], df["start"], df["end"])]
+    return df[list(WINDOW_COLUMNS)]
+
+
+def _blacklisted(df: pd.DataFrame, blacklist) -> pd.Index:
+    import pybedtools
+
+    if df.empty:
+        return df.index
+    bed = pybedtools.BedTool.from_dataframe(df[["chrom", "start", "end"]].assign(idx=df.index.astype(str)))
+    try:
+        hits = bed.intersect(pybedtools.BedTool(str(blacklist)), u=True)
+        idx = [int(f.fields[3]) for f in hits]
+    finally:
+        pybedtools.cleanup()
+    return pd.Index(idx)
+
+
+def fetch_sequences(fasta_path, windows: pd.DataFrame) -> np.ndarray:
+    """One-hot ``(n, L, 4)`` sequences of the windows (soft-masked bases upper-cased)."""
+    import pysam
+
+    with pysam.FastaFile(str(fasta_path)) as fa:
+        seqs = [fa.fetch(c, int(s), int(e)).upper() for c, s, e in zip(windows["chrom"], windows["start"], windows["end"])]
+    for s, (c, a, b) in zip(seqs, windows[["chrom", "start", "end"]].itertuples(index=False)):
+        if len(s) != b - a:
+            raise InputError(f"{fasta_path}: window {c}:{a}-{b} is past the contig end (got {len(s)} bp)")
+    if not seqs:
+        return np.zeros((0, 0, 4), np.float32)
+    return one_hot(seqs)
+
+
+def write_tsv_atomic(df: pd.DataFrame, path, header_comment: str = "") -> None:
+    """Write a TSV under a temporary name, then rename it into place."""
+    path = str(path)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as fh:
+        if header_comment:
+            for line in header_comment.strip().splitlines():
+                fh.write(f"# {line}\n")
+        df.to_csv(fh, sep="\t", index=False, lineterminator="\n", float_format="%.6g")
+    os.replace(tmp, path)

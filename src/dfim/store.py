@@ -1,0 +1,149 @@
+"""HDF5 storage of scores, maps and keys (h5py, gzip) for shards and the gathered result.
+
+Layout of a shard file and of ``maps.h5`` (N windows of length L, T tasks, m mutants):
+
+=========================  ====================  ==========================================
+dataset                    shape                 meaning
+=========================  ====================  ==========================================
+``input_seqs``             (N, L, 4) float32     one-hot window sequences (A, C, G, T)
+``hyp_scores``             (N, L, 4) float32     hypothetical scores, first task (tfmodisco-lite)
+``contrib_scores``         (N, L, 4) float32     actual contributions, first task
+``task_hyp_scores``        (T, N, L, 4)          hypothetical scores of every task
+``coords_chrom/start/end`` (N,)                  window coordinates (0-based half-open)
+``window_id``              (N,) str              window ids, as in windows.tsv
+``delta_tracks``           (T, m, L) float32     Σ_c |Δ| of each mutant (source masked)
+``mutants/<column>``       (m,)                  mutant key (window, source, interval)
+``interactions/<column>``  (rows,)               per-element FIS table (+ p, q in maps.h5)
+``null/<column>``          (rows,)               FIS of the shuffled null (shard files only)
+=========================  ====================  ==========================================
+
+Every file is written under a temporary name and renamed when complete, so a killed
+job never leaves a half-written file under its final name.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+
+import h5py
+import numpy as np
+import pandas as pd
+
+_GZ = dict(compression="gzip", compression_opts=4)
+_STR = h5py.string_dtype("utf-8")
+
+
+@contextmanager
+def atomic_h5(path):
+    """Open ``path + '.tmp'`` for writing; rename it to ``path`` only on success."""
+    path = str(path)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = f"{path}.tmp"
+    f = h5py.File(tmp, "w", track_order=True)
+    try:
+        yield f
+    except BaseException:
+        f.close()
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    f.close()
+    os.replace(tmp, path)
+
+
+def write_table(group: h5py.Group, df: pd.DataFrame) -> None:
+    """One dataset per column; strings as UTF-8; column order kept in an attribute."""
+    group.attrs["columns"] = list(df.columns)
+    for col in df.columns:
+        v = df[col].to_numpy()
+        if v.dtype.kind in "OUS" or isinstance(df[col].dtype, pd.StringDtype):
+            group.create_dataset(col, data=np.asarray(df[col].astype(str), dtype=object), dtype=_STR, **_GZ)
+        else:
+            group.create_dataset(col, data=v, **(_GZ if len(v) else {}))
+
+
+def read_table(group: h5py.Group) -> pd.DataFrame:
+    cols = list(group.attrs["columns"])
+    data = {}
+    for c in cols:
+        v = group[c][()]
+        if group[c].dtype.kind == "O":
+            v = np.array([x.decode() if isinstance(x, bytes) else x for x in v], dtype=object)
+        data[c] = v
+    return pd.DataFrame(data, columns=cols)
+
+
+def write_shard(path, *, windows: pd.DataFrame, X: np.ndarray, importance, delta: np.ndarray,
+                key: pd.DataFrame, fis: pd.DataFrame, null: pd.DataFrame, mutant_contrib: np.ndarray) -> None:
+    """Write everything one shard computed (see the module docstring)."""
+    with atomic_h5(path) as f:
+        f.attrs["tasks"] = list(importance.tasks) if importance is not None else []
+        f.create_dataset("input_seqs", data=X, **_GZ)
+        if importance is not None:
+            f.create_dataset("task_hyp_scores", data=importance.hyp, **_GZ)
+            f.create_dataset("task_contrib_scores", data=importance.actual, **_GZ)
+            f.create_dataset("task_mutant_contrib", data=mutant_contrib, **_GZ)
+            f.create_dataset("delta_tracks", data=np.abs(delta).sum(-1), **_GZ)
+        write_table(f.create_group("windows"), windows)
+        write_table(f.create_group("mutants"), key)
+        write_table(f.create_group("interactions"), fis)
+        write_table(f.create_group("null"), null)
+
+
+def read_shard_tables(path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``(windows, interactions, null)`` tables of a shard file."""
+    with h5py.File(path, "r") as f:
+        return read_table(f["windows"]), read_table(f["interactions"]), read_table(f["null"])
+
+
+def gather_maps(shard_paths, out_path, interactions: pd.DataFrame) -> None:
+    """Concatenate shard arrays into ``maps.h5`` one shard at a time (memory ~ one shard)."""
+    with atomic_h5(out_path) as out:
+        write_table(out.create_group("interactions"), interactions)
+        n_total = 0
+        for p in shard_paths:
+            with h5py.File(p, "r") as f:
+                if "task_hyp_scores" not in f or f["input_seqs"].shape[0] == 0:
+                    continue
+                w = read_table(f["windows"])
+                arrays = {
+                    "input_seqs": f["input_seqs"][()],
+                    "hyp_scores": f["task_hyp_scores"][0],
+                    "contrib_scores": f["task_contrib_scores"][0],
+                    "task_hyp_scores": f["task_hyp_scores"][()],
+                    "delta_tracks": f["delta_tracks"][()],
+                }
+                key = read_table(f["mutants"])
+            key["window_id"] = w["window_id"].to_numpy()[key["seq"].to_numpy()] if len(key) else []
+            key["seq"] = key["seq"] + n_total
+            _append(out, "input_seqs", arrays["input_seqs"], 0)
+            _append(out, "hyp_scores", arrays["hyp_scores"], 0)
+            _append(out, "contrib_scores", arrays["contrib_scores"], 0)
+            _append(out, "task_hyp_scores", arrays["task_hyp_scores"], 1)
+            _append(out, "delta_tracks", arrays["delta_tracks"], 1)
+            for col, vals in (("coords_chrom", w["chrom"]), ("coords_start", w["start"]), ("coords_end", w["end"]),
+                              ("window_id", w["window_id"])):
+                v = np.asarray(vals)
+                _append(out, col, v.astype(object) if v.dtype.kind in "OU" else v.astype(np.int64), 0)
+            for col in key.columns:
+                v = key[col].to_numpy()
+                _append(out, f"mutants/{col}", v.astype(str).astype(object) if v.dtype.kind in "OU" else v, 0)
+            n_total += len(w)
+        out.attrs["n_windows"] = n_total
+
+
+def _append(f: h5py.File, name: str, arr: np.ndarray, axis: int) -> None:
+    arr = np.asarray(arr)
+    if name not in f:
+        maxshape = list(arr.shape)
+        maxshape[axis] = None
+        dtype = _STR if arr.dtype.kind == "O" else arr.dtype
+        f.create_dataset(name, data=arr, maxshape=tuple(maxshape), dtype=dtype, chunks=True, **_GZ)
+        return
+    d = f[name]
+    old = d.shape[axis]
+    d.resize(old + arr.shape[axis], axis=axis)
+    sl = [slice(None)] * arr.ndim
+    sl[axis] = slice(old, old + arr.shape[axis])
+    d[tuple(sl)] = arr

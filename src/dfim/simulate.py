@@ -116,13 +116,28 @@ class Motif:
         x = one_hot(site).astype(np.float64)
         return float(np.prod((x * self.pwm).sum(axis=1)))
 
-    def sample(self, rng: np.random.Generator) -> str:
-        """One site of length ``w`` drawn position by position from the PWM (motif strand)."""
+    def sample(
+        self,
+        rng: np.random.Generator,
+        min_score: float | None = None,
+        gc: float = 0.5,
+        max_tries: int = 10_000,
+    ) -> str:
+        """One site of length ``w`` drawn position by position from the PWM (motif strand).
+
+        With ``min_score``, draws are repeated until :meth:`score` (log2 odds against
+        GC fraction ``gc``) is at least ``min_score``: a PWM draw conditioned on a
+        minimum strength.
+        """
         cum = np.cumsum(self.pwm, axis=1)
         cum[:, -1] = 1.0
-        u = 1.0 - rng.random(self.width)  # in (0, 1], so zero-probability letters are never drawn
-        idx = (cum < u[:, None]).sum(axis=1)
-        return "".join(_LETTERS[idx])
+        lo = None if min_score is None else self.log_odds_matrix(gc)
+        for _ in range(max_tries):
+            u = 1.0 - rng.random(self.width)  # in (0, 1]: zero-probability letters are never drawn
+            idx = (cum < u[:, None]).sum(axis=1)
+            if lo is None or lo[np.arange(self.width), idx].sum() >= min_score:
+                return "".join(_LETTERS[idx])
+        raise ValueError(f"Motif {self.id}: no draw reached score {min_score} in {max_tries} tries")
 
 
 def _bg64(gc: float) -> np.ndarray:
@@ -329,9 +344,10 @@ def _place_one(rng, occupied, width) -> int:
     return s
 
 
-def _site(rng: np.random.Generator, motif: Motif) -> tuple[str, str]:
+def _site(rng: np.random.Generator, motif: Motif, min_frac: float, gc: float) -> tuple[str, str]:
     """A PWM draw and its strand; a ``"-"`` site is reverse complemented."""
-    site = motif.sample(rng)
+    min_score = min_frac * motif.max_score(gc) if min_frac > 0 else None
+    site = motif.sample(rng, min_score=min_score, gc=gc)
     if rng.random() < 0.5:
         return site, "+"
     return reverse_complement_str(site), "-"
@@ -367,6 +383,7 @@ def simulate_sequences(
     p_far: float = 0.5,
     weight: float = 3.0,
     bias: float = 3.0,
+    min_site_frac: float = 0.0,
     max_tries: int = 100,
 ) -> SimulatedSet:
     """Simulate ``n`` sequences of length ``length`` under a motif grammar.
@@ -396,6 +413,11 @@ def simulate_sequences(
         ``"spacing"``: probability that a sequence holding both motifs has them further apart than ``max_gap``.
     weight, bias : float
         ``"additive"``: ``P(label = 1) = sigmoid(weight * (n_A + n_B) - bias)``.
+    min_site_frac : float
+        Instances are PWM draws conditioned on a log2-odds score (against the ``gc``
+        background) of at least ``min_site_frac`` times the motif's best score; 0
+        keeps plain PWM draws, which for low-information motifs are often no
+        stronger than chance matches in the background.
     max_tries : int
         Redraws of a sequence's layout when the instances do not fit without overlapping.
 
@@ -411,7 +433,7 @@ def simulate_sequences(
     if len(motifs) != 2:
         raise ValueError(f"grammar {grammar!r} needs exactly two motifs, got {len(motifs)}")
     for name, p in [("p_present", p_present), ("p_distractor", p_distractor),
-                    ("label_noise", label_noise), ("p_far", p_far)]:
+                    ("label_noise", label_noise), ("p_far", p_far), ("min_site_frac", min_site_frac)]:
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"{name} must be within [0, 1], got {p}")
     A, B = motifs
@@ -444,7 +466,7 @@ def simulate_sequences(
             )
         seq = list(_LETTERS[codes])
         for motif, role, start in placed:
-            site, strand = _site(rng, motif)
+            site, strand = _site(rng, motif, min_site_frac, gc)
             seq[start : start + motif.width] = site
             rows.append((i, motif.name, motif.id, start, start + motif.width, strand, role))
         seqs.append("".join(seq))

@@ -1,0 +1,14 @@
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)
+import _log  # noqa: E402
+
+_log.setup(snakemake.log[0])
+from dfim.steps import windows_step  # noqa: E402
+
+p = snakemake.params
+windows_step(
+    snakemake.wildcards.peak_set, snakemake.input.peaks, snakemake.input.fai, snakemake.input.genome,
+    snakemake.output[0], model_path=snakemake.input.model, window=p.window, max_n_fraction=p.max_n_fraction,
+    blacklist=p.blacklist, n_shards_=p.n_shards, shard_size=p.shard_size,
+)

@@ -1,0 +1,83 @@
+"""The workflow end to end on a tiny input, plus lint and dry runs for every mode."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dfim.steps import INTERACTION_COLUMNS, PAIR_COLUMNS
+from workflow_data import make_inputs
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile"),
+             "--workflow-profile", "none"]
+
+
+def run_smk(root, *args, check=True):
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    res = subprocess.run(SNAKEMAKE + ["--directory", str(root), *args], capture_output=True, text=True, env=env)
+    if check and res.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{res.stdout[-3000:]}\n{res.stderr[-5000:]}")
+    return res
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("wf")
+    make_inputs(root)
+    run_smk(root, "--cores", "2")
+    return root
+
+
+def test_end_to_end_tables_follow_the_contract(tiny_run):
+    out = tiny_run / "results" / "tiny"
+    inter = pd.read_csv(out / "interactions.tsv", sep="\t")
+    assert tuple(inter.columns) == INTERACTION_COLUMNS
+    assert len(inter) > 0
+    assert np.isfinite(inter["score"]).all()
+    assert ((inter["pval"] > 0) & (inter["pval"] <= 1)).all()
+    assert (inter["qval"] >= inter["pval"] - 1e-12).all()
+    assert (inter["source_start"] - inter["window_start"] == inter["source_win_start"]).all()
+    pairs = pd.read_csv(out / "motif_pairs.tsv", sep="\t")
+    assert tuple(pairs.columns) == PAIR_COLUMNS
+    assert set(pairs["source_name"]) <= {"GATA", "TAL"}
+    assert pairs["combined_p"].is_monotonic_increasing
+    windows = pd.read_csv(out / "windows.tsv", sep="\t")
+    assert (windows["status"] == "kept").sum() == 6
+    for name in ("qq.png", "motif_pairs.png", "map_top1.png", "delta_top1.png"):
+        assert (out / "plots" / name).stat().st_size > 0
+    import h5py
+
+    with h5py.File(out / "maps.h5") as f:
+        assert f["hyp_scores"].shape == f["input_seqs"].shape == (6, 100, 4)
+        assert f["coords_chrom"].shape == (6,)
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_rerun_is_a_no_op(tiny_run):
+    res = run_smk(tiny_run, "--cores", "1", "-n")
+    assert "Nothing to be done" in res.stdout + res.stderr
+
+
+def test_lint_is_clean(tiny_run):
+    res = run_smk(tiny_run, "--lint", check=False)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("mode", ["summit", "motifs", "per_base", "bed"])
+def test_dry_run_every_mode(tmp_path, mode):
+    extra = {"elements": {"mode": mode, "sources_bed": "peaks.narrowPeak"}}
+    make_inputs(tmp_path, mode=mode, extra=extra)
+    res = run_smk(tmp_path, "-n", "--cores", "1")
+    assert "score_shard" in res.stdout
+
+
+def test_schema_violation_names_the_key(tmp_path):
+    make_inputs(tmp_path, extra={"shard_size": "ten"})
+    res = run_smk(tmp_path, "-n", check=False)
+    assert res.returncode != 0
+    assert "shard_size" in res.stdout + res.stderr

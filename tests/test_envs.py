@@ -1,0 +1,22 @@
+"""envs/dfim.yaml (for conda users) lists the same packages as pyproject.toml."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def norm(req):
+    name = re.split(r"[<>=!~ ]", req, maxsplit=1)[0]
+    return name.lower().replace("_", "-"), req[len(name):].replace(" ", "")
+
+
+def test_conda_env_matches_pip_dependencies():
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    env = yaml.safe_load((REPO / "envs" / "dfim.yaml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    pip = [p for p in pip if not p.startswith("-e")]
+    assert dict(map(norm, pip)) == dict(map(norm, deps))

@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= 2
 
-.PHONY: demo test env bedtools lint clean-demo bench-speed bench-accuracy bench-scale
+.PHONY: demo test env bedtools lint clean-demo bench-throughput
 
 env: $(STAMP) bedtools
 
@@ -35,8 +35,8 @@ demo: env
 lint: env
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --lint --configfile config/config.yaml
 
-bench-speed: env
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/speed/run.py
-
 clean-demo:
 	rm -rf results/demo logs/demo benchmarks/demo
+
+bench-throughput: env
+	$(BIN)/python bench/throughput.py

@@ -81,3 +81,24 @@ def test_schema_violation_names_the_key(tmp_path):
     res = run_smk(tmp_path, "-n", check=False)
     assert res.returncode != 0
     assert "shard_size" in res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("extra,message", [
+    ({"window": 50}, "takes 100 bp inputs"),
+    ({"model": {"path": "model.h5", "tasks": [3]}}, "task index 3 is past the model's outputs"),
+])
+def test_bad_model_settings_stop_before_scoring(tmp_path, extra, message):
+    make_inputs(tmp_path, extra=extra)
+    res = run_smk(tmp_path, "--cores", "1", check=False)
+    assert res.returncode != 0
+    assert message in (tmp_path / "logs" / "tiny" / "windows.log").read_text()
+    assert not (tmp_path / "results" / "tiny" / "shards").exists()
+
+
+def test_missing_contig_stops_with_file_and_line(tmp_path):
+    make_inputs(tmp_path)
+    with open(tmp_path / "peaks.narrowPeak", "a") as fh:
+        fh.write("chrUn\t10\t90\tbad\t0\t.\t1\t1\t1\t40\n")
+    res = run_smk(tmp_path, "--cores", "1", check=False)
+    assert res.returncode != 0
+    assert "peaks.narrowPeak:7: contig 'chrUn' is not in the genome FASTA" in (tmp_path / "logs" / "tiny" / "windows.log").read_text()

@@ -43,11 +43,12 @@ def n_shards(n_peaks: int, shard_size: int) -> int:
 
 
 def windows_step(peak_set, peaks, fai, genome, out_tsv, *, model_path, window, max_n_fraction, blacklist, n_shards_,
-                 shard_size):
-    """Peaks → windows.tsv (kept and dropped rows), checking the model's input length first."""
+                 shard_size, tasks=(0,)):
+    """Peaks → windows.tsv (kept and dropped rows), checking the model (input length, tasks) first."""
     from .models import load_model
 
     model = load_model(model_path)
+    model.check_tasks(tasks)
     width = window or model.length
     if width != model.length:
         raise InputError(

@@ -26,6 +26,7 @@ rule windows:
         max_n_fraction=config["max_n_fraction"],
         blacklist=config["blacklist"],
         shard_size=config["shard_size"],
+        tasks=config["model"]["tasks"],
         n_shards=lambda w: shard_count(w.peak_set),
     log:
         "logs/{peak_set}/windows.log",

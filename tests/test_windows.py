@@ -75,3 +75,25 @@ def test_blacklist(tmp_path, genome):
     bl.write_text("chr1\t140\t150\n")
     df = windows(tmp_path, genome, "chr1\t100\t200\nchr1\t300\t310\n", blacklist=str(bl))
     assert list(df["reason"].fillna("")) == ["blacklist", ""]
+
+
+def test_variants_skip_indels_and_multiallelic_and_reject_wrong_ref(tmp_path, genome):
+    import pandas as pd
+
+    from dfim.elements import read_variants
+
+    wins = pd.DataFrame({"window_id": ["w0"], "chrom": ["chr1"], "start": [100], "end": [150], "index": [0]})
+    header = "##fileformat=VCFv4.2\n##contig=<ID=chr1,length=400>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    # chr1 is ACGT repeated: 0-based 100 is A, so 1-based POS 101 has REF A
+    vcf = tmp_path / "v.vcf"
+    vcf.write_text(header + "chr1\t101\trs1\tA\tG\t.\t.\t.\n"
+                   "chr1\t103\trs2\tG\tGA\t.\t.\t.\n"
+                   "chr1\t105\trs3\tA\tC,T\t.\t.\t.\n"
+                   "chr1\t301\trs4\tA\tT\t.\t.\t.\n")
+    v, skipped = read_variants(vcf, wins, genome)
+    assert v.to_dict("records") == [{"seq": 0, "pos": 0, "ref": "A", "alt": "G", "name": "rs1"}]
+    assert skipped == {"indel": 1, "multi_allelic": 1, "outside_windows": 1}
+    bad = tmp_path / "bad.vcf"
+    bad.write_text(header + "chr1\t101\trs1\tC\tG\t.\t.\t.\n")
+    with pytest.raises(InputError, match=r"bad\.vcf: variant chr1:101 has REF C but the genome has A"):
+        read_variants(bad, wins, genome)

@@ -68,12 +68,24 @@ def test_lint_is_clean(tiny_run):
     assert res.returncode == 0, res.stdout + res.stderr
 
 
-@pytest.mark.parametrize("mode", ["summit", "motifs", "per_base", "bed"])
+@pytest.mark.parametrize("mode", ["summit", "motifs", "per_base", "bed", "variants"])
 def test_dry_run_every_mode(tmp_path, mode):
-    extra = {"elements": {"mode": mode, "sources_bed": "peaks.narrowPeak"}}
+    extra = {"elements": {"mode": mode, "sources_bed": "peaks.narrowPeak", "vcf": "variants.vcf"}}
     make_inputs(tmp_path, mode=mode, extra=extra)
     res = run_smk(tmp_path, "-n", "--cores", "1")
     assert "score_shard" in res.stdout
+
+
+def test_report_embeds_tables_and_plots(tiny_run):
+    run_smk(tiny_run, "--report", "report.html")
+    html = (tiny_run / "report.html").read_text(errors="replace")
+    assert "interactions.tsv" in html and "qq.png" in html
+
+
+def test_mode_without_its_file_is_a_schema_error(tmp_path):
+    make_inputs(tmp_path, extra={"elements": {"mode": "variants"}})
+    res = run_smk(tmp_path, "-n", check=False)
+    assert res.returncode != 0 and "vcf" in res.stdout + res.stderr
 
 
 def test_schema_violation_names_the_key(tmp_path):

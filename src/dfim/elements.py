@@ -7,7 +7,9 @@ Modes (config key ``elements.mode``):
 * ``motifs``: motif instances found by FIMO (memelite) above a p-value threshold;
   every instance is a source and every instance a target (the diagonal is NaN);
 * ``bed``: user element BED files (genomic coordinates) for sources and targets;
-* ``per_base``: every base of a central sub-window is a source and a target.
+* ``per_base``: every base of a central sub-window is a source and a target;
+* ``variants``: SNVs of a VCF inside the windows are sources (mutated to the ALT
+  allele) and the window's motif instances are targets (variant × motif).
 
 Element coordinates in specs are in-window (0-based half-open); ``seq`` is the
 window's row in the shard's sequence array.
@@ -21,7 +23,7 @@ import pandas as pd
 from .specs import MutationSpecs, _make_source
 from .windows import InputError, read_peaks
 
-MODES = ("summit", "motifs", "bed", "per_base")
+MODES = ("summit", "motifs", "bed", "per_base", "variants")
 
 
 def _all_pairs(rows, seq, window_id, elements):
@@ -115,4 +117,67 @@ def bed_specs(windows: pd.DataFrame, sources_bed: str, targets_bed: str | None =
             rows.append(_make_source(key=f"{w}|{name}@{s}", seq=i, mut_start=s, mut_end=e, mut_name=name,
                                      resp_start=[a for _, a, _ in t_el], resp_end=[b for _, _, b in t_el],
                                      resp_names=names, alt="", where=f"{sources_bed}: element {name}"))
+    return MutationSpecs(rows)
+
+
+def read_variants(vcf_path, windows: pd.DataFrame, fasta_path) -> tuple[pd.DataFrame, dict]:
+    """SNVs of a VCF (pysam) that fall inside the windows.
+
+    Indels and multi-allelic sites are skipped and counted (returned as a dict of
+    reason -> count). A REF allele that disagrees with the genome stops the run: the
+    VCF was made on another assembly or is malformed.
+
+    Returns a DataFrame ``seq, pos (in-window), ref, alt, name`` and the skip counts.
+    """
+    import pysam
+
+    skipped = {"indel": 0, "multi_allelic": 0, "outside_windows": 0}
+    by_chrom = {c: g for c, g in windows.reset_index(drop=True).reset_index().groupby("chrom")}
+    rows = []
+    try:
+        vf = pysam.VariantFile(str(vcf_path))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read VCF {vcf_path}: {exc}; check the file (bgzip/tabix or plain VCF)") from None
+    with vf, pysam.FastaFile(str(fasta_path)) as fa:
+        contigs = set(fa.references)
+        for rec in vf:
+            alts = rec.alts or ()
+            if len(alts) != 1:
+                skipped["multi_allelic"] += 1
+                continue
+            if len(rec.ref) != 1 or len(alts[0]) != 1 or alts[0] not in tuple("ACGTacgt"):
+                skipped["indel"] += 1
+                continue
+            chrom = rec.chrom if rec.chrom in contigs else ("chr" + rec.chrom if "chr" + rec.chrom in contigs
+                                                            else rec.chrom.removeprefix("chr"))
+            g = by_chrom.get(chrom)
+            pos0 = rec.pos - 1
+            if chrom in contigs:
+                genome_base = fa.fetch(chrom, pos0, pos0 + 1).upper()
+                if genome_base != rec.ref.upper():
+                    raise InputError(
+                        f"{vcf_path}: variant {rec.chrom}:{rec.pos} has REF {rec.ref} but the genome has {genome_base}; "
+                        "the VCF and the FASTA must be on the same assembly"
+                    )
+            inside = g[(g["start"] <= pos0) & (g["end"] > pos0)] if g is not None else []
+            if len(inside) == 0:
+                skipped["outside_windows"] += 1
+                continue
+            name = rec.id or f"{rec.chrom}:{rec.pos}{rec.ref}>{alts[0]}"
+            for seq, start in zip(inside["index"], inside["start"]):
+                rows.append((int(seq), int(pos0 - start), rec.ref.upper(), alts[0].upper(), name))
+    return pd.DataFrame(rows, columns=["seq", "pos", "ref", "alt", "name"]), skipped
+
+
+def variant_specs(windows: pd.DataFrame, variants: pd.DataFrame, hits: pd.DataFrame) -> MutationSpecs:
+    """Each SNV is a source (mutated to its ALT allele); the window's motif instances are targets."""
+    rows = []
+    for i, w in enumerate(windows["window_id"]):
+        h = hits[hits["seq"] == i]
+        if h.empty:
+            continue
+        for v in variants[variants["seq"] == i].itertuples(index=False):
+            rows.append(_make_source(key=f"{w}|{v.name}", seq=i, mut_start=v.pos, mut_end=v.pos + 1, mut_name=v.name,
+                                     resp_start=h["start"].astype(int).tolist(), resp_end=h["end"].astype(int).tolist(),
+                                     resp_names=h["motif"].tolist(), alt=v.alt, where=f"variant {v.name}"))
     return MutationSpecs(rows)

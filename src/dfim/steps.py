@@ -72,7 +72,8 @@ def windows_step(peak_set, peaks, fai, genome, out_tsv, *, model_path, window, m
 
 def score_shard(windows_tsv, shard: int, genome, model_path, out_h5, *, cfg: dict, threads: int = 1):
     """Score one shard: elements → observed FIS and the shuffled null → shard HDF5."""
-    from .elements import bed_specs, motif_specs, per_base_specs, scan_motifs, summit_specs
+    from .elements import (bed_specs, motif_specs, per_base_specs, read_variants, scan_motifs, summit_specs,
+                           variant_specs)
     from .importance import make_scorer
     from .models import load_model
     from .pipeline import ScoringOptions, score_null, score_sequences
@@ -95,13 +96,17 @@ def score_shard(windows_tsv, shard: int, genome, model_path, out_h5, *, cfg: dic
         specs = bed_specs(windows, el["sources_bed"], el.get("targets_bed"))
     elif mode == "per_base":
         specs = per_base_specs(windows, model.length, el["per_base_width"])
+    elif mode == "variants":
+        variants, skipped = read_variants(el["vcf"], windows, genome)
+        log.info("shard %d: %d SNVs in windows; skipped: %s", shard, len(variants), skipped)
+        specs = variant_specs(windows, variants, scan_motifs(X, el["motif_file"], el["motif_pvalue"]))
     else:
         raise InputError(f"config key elements.mode: unknown mode {mode!r}")
     log.info("shard %d: %d windows, %d sources", shard, len(windows), len(specs))
     imp_cfg = cfg["importance"]
     opts = ScoringOptions(
         method=imp_cfg["method"], backend=imp_cfg["backend"], reference=imp_cfg["reference"],
-        n_refs=imp_cfg["n_refs"], gc=imp_cfg["gc"], strategy=cfg["mutation"]["strategy"],
+        n_refs=imp_cfg["n_refs"], gc=imp_cfg["gc"], strategy="alt" if mode == "variants" else cfg["mutation"]["strategy"],
         tasks=list(cfg["model"]["tasks"]), target=cfg["model"]["target"], contributions=imp_cfg["contributions"],
         absolute=cfg["map"]["absolute"], channels=cfg["map"]["channels"], positions=cfg["map"]["positions"],
         batch_size=imp_cfg["batch_size"], seed=cfg["seed"], threads=threads,

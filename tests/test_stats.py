@@ -326,3 +326,18 @@ def test_ks_uniform_matches_scipy_and_calibrated_null():
     assert ks_uniform(p_null) < 0.05
     # obs shifted upwards are far from uniform
     assert ks_uniform(assign_pval(rng.normal(2, 1, 2000), null, level="global")) > 0.3
+
+
+def test_pair_pvalue_grows_with_evidence_and_stays_in_range():
+    from dfim.stats import pair_pvalue
+
+    rng = np.random.default_rng(0)
+    null = rng.normal(size=200)
+    few = pair_pvalue(rng.normal(1.0, 1, size=5), null)
+    many = pair_pvalue(rng.normal(1.0, 1, size=200), null)
+    assert 0 < many < few <= 1
+    assert pair_pvalue(rng.normal(size=300), null) > 0.01
+    assert pair_pvalue([], null) == 1.0 and pair_pvalue([1.0, np.nan], []) == 1.0
+    # matches scipy's one-sided Mann-Whitney U test
+    x, y = rng.normal(0.3, 1, 40), rng.normal(0, 1, 60)
+    assert pair_pvalue(x, y) == pytest.approx(stats.mannwhitneyu(x, y, alternative="greater").pvalue)

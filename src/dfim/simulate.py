@@ -525,20 +525,23 @@ def build_cnn(
     length: int,
     n_tasks: int = 1,
     seed: int = 0,
-    filters: tuple[int, int] = (32, 32),
+    filters: tuple[int, int] = (32, 16),
     kernel_sizes: tuple[int, int] = (15, 5),
-    pool_sizes: tuple[int, int] = (4, 4),
+    pool_sizes: tuple[int, int] = (4, 25),
     dense_units: int = 32,
     dropout: float = 0.1,
-    learning_rate: float = 1e-3,
+    learning_rate: float = 3e-3,
 ):
     """A small tf_keras ``Sequential`` CNN built only from layers DeepLIFT 0.6.13 converts.
 
     ``Input(L, 4) -> Conv1D(filters[0], kernel_sizes[0], same, relu) -> MaxPooling1D(pool_sizes[0])
-    -> Conv1D(filters[1], kernel_sizes[1], same, relu) -> MaxPooling1D(pool_sizes[1]) -> Flatten
-    -> Dense(dense_units, relu) -> Dropout(dropout) -> Dense(n_tasks, sigmoid)``, compiled with
-    Adam and binary cross-entropy. Weight initialisers and dropout carry seeds derived
-    from ``seed``, so the initial weights depend on ``seed`` only.
+    -> Dropout -> Conv1D(filters[1], kernel_sizes[1], same, relu) -> MaxPooling1D(pool_sizes[1])
+    -> Flatten -> Dense(dense_units, relu) -> Dropout -> Dense(n_tasks, sigmoid)``, compiled
+    with Adam and binary cross-entropy (metric: accuracy). The second pool is clamped to the
+    length left after the first, so the default ``(4, 25)`` leaves 2 positions for ``L = 200``
+    (a near-global max pool: position-invariant motif detectors feed the dense layer, which
+    learns AND logic from ~10,000 sequences). Weight initialisers and dropouts carry
+    seeds derived from ``seed``, so the initial weights depend on ``seed`` only.
 
     Parameters
     ----------
@@ -547,6 +550,13 @@ def build_cnn(
     n_tasks : int
         Number of sigmoid outputs; the output has shape ``(batch, n_tasks)``.
     seed : int
+    filters, kernel_sizes, pool_sizes : tuple of two int
+        For the two convolution / max-pool blocks.
+    dense_units : int
+    dropout : float
+        Rate of both dropout layers (DeepLIFT treats them as no-ops).
+    learning_rate : float
+        Adam learning rate.
 
     Returns
     -------
@@ -554,6 +564,10 @@ def build_cnn(
     """
     import tf_keras as keras
     from tf_keras import layers
+
+    if length < pool_sizes[0]:
+        raise ValueError(f"build_cnn: length {length} is shorter than the first pool {pool_sizes[0]}")
+    pool2 = max(1, min(pool_sizes[1], length // pool_sizes[0]))
 
     def init(k):
         return keras.initializers.GlorotUniform(seed=seed * 100 + k)
@@ -564,13 +578,14 @@ def build_cnn(
             layers.Conv1D(filters[0], kernel_sizes[0], padding="same", activation="relu",
                           kernel_initializer=init(1), name="conv1"),
             layers.MaxPooling1D(pool_sizes[0], name="pool1"),
+            layers.Dropout(dropout, seed=seed * 100 + 2, name="dropout1"),
             layers.Conv1D(filters[1], kernel_sizes[1], padding="same", activation="relu",
-                          kernel_initializer=init(2), name="conv2"),
-            layers.MaxPooling1D(pool_sizes[1], name="pool2"),
+                          kernel_initializer=init(3), name="conv2"),
+            layers.MaxPooling1D(pool2, name="pool2"),
             layers.Flatten(name="flatten"),
-            layers.Dense(dense_units, activation="relu", kernel_initializer=init(3), name="dense1"),
-            layers.Dropout(dropout, seed=seed * 100 + 4, name="dropout"),
-            layers.Dense(n_tasks, activation="sigmoid", kernel_initializer=init(5), name="output"),
+            layers.Dense(dense_units, activation="relu", kernel_initializer=init(4), name="dense1"),
+            layers.Dropout(dropout, seed=seed * 100 + 5, name="dropout2"),
+            layers.Dense(n_tasks, activation="sigmoid", kernel_initializer=init(6), name="output"),
         ],
         name="dfim_cnn",
     )
@@ -629,6 +644,7 @@ def train_cnn(
     epochs: int = 10,
     batch_size: int = 64,
     test_fraction: float = 0.1,
+    rc_augment: bool = True,
     verbose: int = 0,
 ) -> TrainResult:
     """Train deterministically on a seeded split and score the held-out part.
@@ -650,6 +666,10 @@ def train_cnn(
     epochs, batch_size : int
     test_fraction : float
         Fraction held out (at least one sequence).
+    rc_augment : bool
+        Also train on the reverse complement of every training sequence (same label).
+    verbose : int
+        Passed to ``fit``.
 
     Returns
     -------
@@ -671,10 +691,15 @@ def train_cnn(
     perm = np.random.default_rng(seed).permutation(n)
     test_idx, train_idx = np.sort(perm[:n_test]), np.sort(perm[n_test:])
 
+    X_train, y_train = X[train_idx], y[train_idx]
+    if rc_augment:
+        X_train = np.concatenate([X_train, X_train[:, ::-1, ::-1]])
+        y_train = np.concatenate([y_train, y_train])
+
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
     t0 = time.perf_counter()
-    hist = model.fit(X[train_idx], y[train_idx], epochs=epochs, batch_size=batch_size,
+    hist = model.fit(X_train, y_train, epochs=epochs, batch_size=batch_size,
                      shuffle=True, verbose=verbose)
     seconds = time.perf_counter() - t0
     p = model.predict(X[test_idx], batch_size=1024, verbose=0)

@@ -152,7 +152,6 @@ def gather_step(shard_paths, interactions_tsv, pairs_tsv, maps_h5, *, pvalue_kin
                 alpha: float = 0.05):
     """All shards → p- and q-values → interactions.tsv, motif_pairs.tsv and maps.h5."""
     from .pipeline import add_pvalues
-    from .stats import combine_pvalues
     from .store import gather_maps, read_shard_tables
 
     wins, obs, nulls = [], [], []
@@ -174,7 +173,7 @@ def gather_step(shard_paths, interactions_tsv, pairs_tsv, maps_h5, *, pvalue_kin
     table = table.sort_values(["task", "qval", "pval", "score", "window_id", "source_win_start", "target_win_start"],
                               ascending=[True, True, True, False, True, True, True], kind="stable")
     write_tsv_atomic(table, interactions_tsv)
-    pairs = motif_pairs(table, alpha=alpha, combine=combine_pvalues)
+    pairs = motif_pairs(table, null, alpha=alpha)
     write_tsv_atomic(pairs, pairs_tsv)
     gather_maps(shard_paths, maps_h5, table)
     log.info("gathered %d shards: %d windows, %d tested pairs, %d with q < %g", len(shard_paths), len(windows),
@@ -210,12 +209,19 @@ def interactions_table(fis: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame
     return out[list(INTERACTION_COLUMNS)]
 
 
-def motif_pairs(table: pd.DataFrame, *, alpha: float, combine) -> pd.DataFrame:
-    """Genome-wide summary per ordered (source name → target name) pair, most significant first."""
+def motif_pairs(table: pd.DataFrame, null: pd.DataFrame, *, alpha: float) -> pd.DataFrame:
+    """Genome-wide summary per ordered (source name → target name) pair, most significant first.
+
+    ``combined_p`` is a one-sided rank-sum test of the pair's observed scores against
+    the scores of the same specs in the shuffled windows (:func:`dfim.stats.pair_pvalue`).
+    """
+    from .stats import pair_pvalue
+
+    null_groups = {k: g["score"].to_numpy(float) for k, g in null.groupby(["mut_name", "resp_name", "task"])}
     rows = []
     for (s, t, task), g in table.groupby(["source_name", "target_name", "task"], sort=True):
         rows.append((s, t, task, len(g), float(g["score"].median()), float((g["qval"] < alpha).mean()),
-                     combine(g["pval"].to_numpy(float))))
+                     pair_pvalue(g["score"].to_numpy(float), null_groups.get((s, t, task), np.array([])))))
     pairs = pd.DataFrame(rows, columns=list(PAIR_COLUMNS))
     return pairs.sort_values(["combined_p", "median_score", "source_name", "target_name"],
                              ascending=[True, False, True, True], kind="stable").reset_index(drop=True)

@@ -340,4 +340,4 @@ def test_pair_pvalue_grows_with_evidence_and_stays_in_range():
     assert pair_pvalue([], null) == 1.0 and pair_pvalue([1.0, np.nan], []) == 1.0
     # matches scipy's one-sided Mann-Whitney U test
     x, y = rng.normal(0.3, 1, 40), rng.normal(0, 1, 60)
-    assert pair_pvalue(x, y) == pytest.approx(stats.mannwhitneyu(x, y, alternative="greater").pvalue)
+    assert pair_pvalue(x, y) == pytest.approx(scipy.stats.mannwhitneyu(x, y, alternative="greater").pvalue)

@@ -1,57 +1,481 @@
 """Native TensorFlow 2 multipliers: compiled, batched ``GradientTape`` passes.
 
-Works on any Keras model the package can load (tf_keras or Keras 3), including layers
-the ``deeplift`` package cannot convert (e.g. a ``Multiply`` of two motif detectors).
+Three methods, all returning *multipliers* ``m(x, r)`` of the target output with respect
+to the input (see :mod:`dfim.importance` for how they become hypothetical and actual
+scores):
+
+``grad_x_input``
+    the gradient at ``x``; it does not depend on the reference.
+``integrated_gradients``
+    the mean gradient along the straight path from the reference ``r`` to ``x``
+    (midpoint Riemann sum with ``ig_steps`` points), so ``sum m * (x - r) ≈ f(x) - f(r)``.
+``rescale``
+    DeepLIFT's Rescale rule, DeepSHAP-style: the reference is run through the network,
+    and the gradient of every element-wise non-linearity (relu, sigmoid, tanh, softplus,
+    elu, ...) is replaced by ``(f(z_x) - f(z_r)) / (z_x - z_r)``, or by the gradient at
+    ``z_r`` where ``|z_x - z_r| < 1e-7`` (the ``deeplift`` package's threshold). Max
+    pooling passes the gradient to the arg-max of the *input's* activations (the
+    ``deeplift`` package's default ``gradient`` max-pool mode); convolutions, dense
+    layers and batch normalisation (inference mode) are linear, so plain gradients
+    already are their DeepLIFT multipliers.
+
+Gradients and integrated gradients work on any Keras model the package can load
+(tf_keras or Keras 3), including layers the ``deeplift`` package cannot convert (e.g.
+a ``Multiply`` of two motif detectors). ``rescale`` needs a chain of layers
+(Sequential, or a functional model without branches) made of the layer types in
+``_LINEAR_LAYERS``/activations; the model is translated once into a list of TensorFlow
+ops read from each layer's config and weights, so tf_keras ``.h5`` and Keras 3
+``.keras`` files give the same program. The translation is checked against the Keras
+model's own output when the scorer is built.
+
+Speed: every pass is a ``tf.function`` with a fixed input signature (no retracing per
+batch size). A reference shared by every sequence (``gc``, ``zero``) is run through
+the network once per batch, not once per sequence, so ``rescale`` against a shared
+reference costs one forward and one backward pass per sequence, like a gradient.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .models import SequenceModel
+from .models import ModelError, SequenceModel
 
-NATIVE_METHODS = ("grad_x_input",)
+NATIVE_METHODS = ("grad_x_input", "integrated_gradients", "rescale")
+NEAR_ZERO = 1e-7  # deeplift.util.NEAR_ZERO_THRESHOLD
+IG_STEPS = 32
+
+# layers that pass values through unchanged at inference time
+_IDENTITY_LAYERS = {"Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+                    "ActivityRegularization", "InputLayer"}
+_LINEAR_LAYERS = {"Conv1D", "Dense", "MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D",
+                  "GlobalAveragePooling1D", "BatchNormalization", "Flatten"}
+_ACTIVATION_LAYERS = {"Activation", "ReLU", "LeakyReLU"}
+
+
+def _activation_fns():
+    """name -> (f, f' or None); f' None means: differentiate f with autodiff."""
+    import tensorflow as tf
+
+    def d_sigmoid(z):
+        s = tf.sigmoid(z)
+        return s * (1.0 - s)
+
+    def d_tanh(z):
+        t = tf.tanh(z)
+        return 1.0 - t * t
+
+    return {
+        "relu": (tf.nn.relu, lambda z: tf.cast(z > 0, z.dtype)),
+        "sigmoid": (tf.sigmoid, d_sigmoid),
+        "tanh": (tf.tanh, d_tanh),
+        "softplus": (tf.nn.softplus, tf.sigmoid),
+        "softsign": (tf.nn.softsign, None),
+        "elu": (tf.nn.elu, None),
+        "selu": (tf.nn.selu, None),
+        "swish": (tf.nn.silu, None),
+        "silu": (tf.nn.silu, None),
+        "gelu": (lambda z: tf.nn.gelu(z, approximate=False), None),
+        "exponential": (tf.exp, tf.exp),
+    }
+
+
+class _Step:
+    """One op of the translated model: ``kind`` is ``"linear"`` or ``"act"``."""
+
+    __slots__ = ("kind", "fn", "dfn", "name")
+
+    def __init__(self, kind, fn, name, dfn=None):
+        self.kind, self.fn, self.name, self.dfn = kind, fn, name, dfn
+
+
+def _tuple1(v, what, layer):
+    if isinstance(v, (list, tuple)):
+        if len(v) != 1:
+            raise ModelError(f"layer {layer.name!r}: {what}={v} is not 1-D")
+        v = v[0]
+    return None if v is None else int(v)
+
+
+def _weights_by_name(layer) -> dict:
+    return {v.name.split("/")[-1].split(":")[0]: np.asarray(w, np.float32)
+            for v, w in zip(layer.weights, layer.get_weights())}
+
+
+def _act_step(name: str, layer_name: str, final: bool) -> _Step | None:
+    """Step for activation ``name``; None for linear."""
+    if name in ("linear", None):
+        return None
+    fns = _activation_fns()
+    if name == "softmax" and final:
+        import tensorflow as tf
+
+        return _Step("act", tf.nn.softmax, name, dfn="not-elementwise")
+    if name not in fns:
+        raise ModelError(
+            f"layer {layer_name!r}: activation {name!r} is not supported by the native rescale rule "
+            f"(supported: {sorted(fns)}); use method grad_x_input or integrated_gradients"
+        )
+    f, df = fns[name]
+    return _Step("act", f, name, dfn=df)
+
+
+def _chain_layers(km) -> list:
+    """The model's layers in order; raises ModelError when the model is not a chain."""
+    layers = [layer for layer in km.layers if layer.__class__.__name__ != "InputLayer"]
+    if km.__class__.__name__ == "Sequential":
+        return layers
+    prev = km.inputs[0]
+    for layer in layers:
+        try:
+            inp, out = layer.input, layer.output
+        except Exception as exc:  # noqa: BLE001 - shared layers raise here
+            raise ModelError(f"layer {layer.name!r} is used more than once ({exc})") from None
+        if isinstance(inp, (list, tuple)) or inp is not prev:
+            raise ModelError(
+                f"layer {layer.name!r} ({layer.__class__.__name__}) does not simply follow the previous "
+                "layer; the native rescale rule needs a chain of layers (Sequential or a functional "
+                "model without branches); use method grad_x_input or integrated_gradients"
+            )
+        prev = out
+    if prev is not km.outputs[0]:
+        raise ModelError("the model's output is not its last layer; rescale needs a chain of layers")
+    return layers
+
+
+def _translate(model: SequenceModel, target: str) -> list[_Step]:
+    """The model as a list of TensorFlow ops (see module docstring)."""
+    import tensorflow as tf
+
+    layers = _chain_layers(model.keras_model)
+    steps: list[_Step] = []
+    for li, layer in enumerate(layers):
+        kind = layer.__class__.__name__
+        cfg = layer.get_config()
+        final = li == len(layers) - 1
+        if cfg.get("data_format", "channels_last") not in ("channels_last", None):
+            raise ModelError(f"layer {layer.name!r}: only channels_last data is supported")
+        act_name = None
+        if kind in _IDENTITY_LAYERS:
+            continue
+        if kind == "Conv1D":
+            w = layer.get_weights()
+            kernel = tf.constant(np.asarray(w[0], np.float32))
+            bias = tf.constant(np.asarray(w[1], np.float32)) if len(w) > 1 else None
+            stride = _tuple1(cfg.get("strides", 1), "strides", layer)
+            dil = _tuple1(cfg.get("dilation_rate", 1), "dilation_rate", layer)
+            if int(cfg.get("groups", 1) or 1) != 1:
+                raise ModelError(f"layer {layer.name!r}: grouped convolutions are not supported")
+            pad = cfg.get("padding", "valid")
+            k = int(kernel.shape[0])
+
+            def conv(h, kernel=kernel, bias=bias, stride=stride, dil=dil, pad=pad, k=k):
+                if pad == "causal":
+                    h = tf.pad(h, [[0, 0], [dil * (k - 1), 0], [0, 0]])
+                    pad = "valid"
+                z = tf.nn.conv1d(h, kernel, stride, pad.upper(), dilations=dil)
+                return z if bias is None else tf.nn.bias_add(z, bias)
+
+            steps.append(_Step("linear", conv, layer.name))
+            act_name = _activation_name(layer)
+        elif kind == "Dense":
+            w = layer.get_weights()
+            kernel = tf.constant(np.asarray(w[0], np.float32))
+            bias = tf.constant(np.asarray(w[1], np.float32)) if len(w) > 1 else None
+
+            def dense(h, kernel=kernel, bias=bias):
+                z = tf.matmul(h, kernel) if h.shape.rank == 2 else tf.tensordot(h, kernel, [[h.shape.rank - 1], [0]])
+                return z if bias is None else tf.nn.bias_add(z, bias)
+
+            steps.append(_Step("linear", dense, layer.name))
+            act_name = _activation_name(layer)
+        elif kind in ("MaxPooling1D", "AveragePooling1D"):
+            size = _tuple1(cfg["pool_size"], "pool_size", layer)
+            stride = _tuple1(cfg.get("strides"), "strides", layer) or size
+            pad = cfg.get("padding", "valid").upper()
+            op = tf.nn.max_pool1d if kind == "MaxPooling1D" else tf.nn.avg_pool1d
+            steps.append(_Step("linear", lambda h, op=op, size=size, stride=stride, pad=pad: op(h, size, stride, pad),
+                               layer.name))
+        elif kind in ("GlobalMaxPooling1D", "GlobalAveragePooling1D"):
+            keep = bool(cfg.get("keepdims", False))
+            op = tf.reduce_max if kind == "GlobalMaxPooling1D" else tf.reduce_mean
+            steps.append(_Step("linear", lambda h, op=op, keep=keep: op(h, axis=1, keepdims=keep), layer.name))
+        elif kind == "BatchNormalization":
+            axis = cfg.get("axis", -1)
+            axis = axis[0] if isinstance(axis, (list, tuple)) and len(axis) == 1 else axis
+            rank = len(layer.input.shape)
+            if not isinstance(axis, int) or axis not in (-1, rank - 1):
+                raise ModelError(f"layer {layer.name!r}: batch normalisation over axis {axis} (only the last "
+                                 "axis, the channels, is supported)")
+            by = _weights_by_name(layer)
+            var = by["moving_variance"]
+            gamma = by.get("gamma", np.ones_like(var))
+            beta = by.get("beta", np.zeros_like(var))
+            scale = gamma / np.sqrt(var + np.float32(cfg.get("epsilon", 1e-3)))
+            shift = beta - by["moving_mean"] * scale
+            scale, shift = tf.constant(scale.astype(np.float32)), tf.constant(shift.astype(np.float32))
+            steps.append(_Step("linear", lambda h, s=scale, b=shift: h * s + b, layer.name))
+        elif kind == "Flatten":
+            steps.append(_Step("linear", lambda h: tf.reshape(h, (tf.shape(h)[0], -1)), layer.name))
+        elif kind == "Activation":
+            act_name = _activation_name(layer)
+        elif kind == "ReLU":
+            if cfg.get("max_value") is not None or float(cfg.get("threshold", 0) or 0) != 0:
+                raise ModelError(f"layer {layer.name!r}: ReLU with max_value/threshold is not supported")
+            slope = float(cfg.get("negative_slope", 0) or 0)
+            act_name = "relu" if slope == 0 else ("leaky", slope)
+        elif kind == "LeakyReLU":
+            act_name = ("leaky", float(cfg.get("negative_slope", cfg.get("alpha", 0.3))))
+        else:
+            raise ModelError(
+                f"{model.path}: layer {layer.name!r} of type {kind} is not supported by the native rescale "
+                f"rule (supported: {sorted(_LINEAR_LAYERS | _ACTIVATION_LAYERS | _IDENTITY_LAYERS)}); use "
+                "method grad_x_input or integrated_gradients, which work on any model"
+            )
+        if final and target == "preactivation" and kind in ("Dense", "Activation"):
+            act_name = None  # the logit: the final activation is left out, as in SequenceModel.output_fn
+        elif final and target == "preactivation" and act_name not in (None, "linear"):
+            raise ModelError(
+                f"{model.path}: the last layer is {kind} with activation {act_name!r}; DFIM can take the "
+                "pre-activation only of a final Dense or Activation layer. Set model.target: output"
+            )
+        if isinstance(act_name, tuple):
+            slope = act_name[1]
+            steps.append(_Step("act", lambda z, a=slope: tf.nn.leaky_relu(z, a), "leaky_relu", dfn=None))
+        else:
+            step = _act_step(act_name, layer.name, final)
+            if step is not None:
+                steps.append(step)
+    return steps
+
+
+def _activation_name(layer) -> str:
+    act = getattr(layer, "activation", None)
+    return "linear" if act is None else getattr(act, "__name__", str(act))
+
+
+def _run(steps, h, on_act=None):
+    """Forward pass of a translated model; ``on_act(step, z)`` replaces each activation."""
+    import tensorflow as tf
+
+    for step in steps:
+        if step.kind == "act" and on_act is not None:
+            h = on_act(step, h)
+        else:
+            h = step.fn(h)
+    return tf.reshape(h, (tf.shape(h)[0], -1))
+
+
+def _rescale_op(step, z_x, z_r):
+    """``f(z_x)`` whose gradient is the DeepLIFT Rescale multiplier against ``z_r``."""
+    import tensorflow as tf
+
+    if step.dfn == "not-elementwise":
+        raise ModelError("the rescale rule is defined for element-wise activations only; a final softmax "
+                         "needs model.target: preactivation")
+    f, df = step.fn, step.dfn
+
+    @tf.custom_gradient
+    def op(z):
+        y = f(z)
+
+        def grad(g):
+            if df is None:
+                with tf.GradientTape() as tape:
+                    tape.watch(z_r)
+                    f_r = f(z_r)
+                d_r = tape.gradient(f_r, z_r)
+            else:
+                f_r, d_r = f(z_r), df(z_r)
+            dz = z - z_r
+            near = tf.abs(dz) < NEAR_ZERO
+            m = tf.where(near, d_r, (y - f_r) / tf.where(near, tf.ones_like(dz), dz))
+            return g * m
+
+        return y, grad
+
+    return op(z_x)
 
 
 class NativeScorer:
-    """Gradient multipliers of the model's target output.
+    """Multipliers of the model's target output, computed with TensorFlow 2.
 
-    ``multipliers(X, R, task)`` has the same contract as the deeplift scorer's; for
-    gradients the multipliers do not depend on the reference, which
-    :attr:`reference_free` tells the caller so it can skip evaluating one pass per
-    reference.
+    Parameters
+    ----------
+    model : loaded :class:`SequenceModel` (tf_keras or Keras 3).
+    method : one of ``NATIVE_METHODS``.
+    target : ``"preactivation"`` (default) or ``"output"``.
+    threads : CPU threads for TensorFlow's intra-op pool (None = TensorFlow's default).
+    ig_steps : points on the path for ``integrated_gradients``.
+
+    ``multipliers(X, R, task)`` has the same contract as the deeplift scorer's;
+    :meth:`hypothetical` is the fast path used by :func:`dfim.importance.hypothetical_scores`.
+    For gradients the multipliers do not depend on the reference, which
+    :attr:`reference_free` tells the caller so it can skip one pass per reference.
     """
 
-    reference_free = True
-
-    def __init__(self, model: SequenceModel, method: str = "grad_x_input", target: str = "preactivation", threads=None):
+    def __init__(self, model: SequenceModel, method: str = "grad_x_input", target: str = "preactivation",
+                 threads=None, ig_steps: int = IG_STEPS):
         if method not in NATIVE_METHODS:
             raise ValueError(f"unknown native method {method!r}; choose one of {list(NATIVE_METHODS)}")
+        if int(ig_steps) < 1:
+            raise ValueError(f"ig_steps must be >= 1, got {ig_steps}")
         import tensorflow as tf
 
         if threads:
             _set_threads(int(threads))
         self.model = model
         self.method = method
-        out = model.output_fn(target)
+        self.ig_steps = int(ig_steps)
+        self.reference_free = method == "grad_x_input"
+        try:
+            self._steps = _translate(model, target)
+        except ModelError:
+            if method == "rescale":
+                raise
+            self._steps = None  # gradients still work through the Keras model itself
+        if self._steps is not None:
+            self._check_translation(model.output_fn(target))
+            steps = self._steps
+            logits = lambda x: _run(steps, x)  # noqa: E731
+        else:
+            logits = model.output_fn(target)
+        L = model.length
+        spec_x = tf.TensorSpec((None, L, 4), tf.float32)
+        spec_task = tf.TensorSpec((), tf.int32)
 
-        @tf.function(reduce_retracing=True)
         def grad(x, task):
             with tf.GradientTape() as tape:
                 tape.watch(x)
-                y = tf.reduce_sum(out(x)[:, task])
+                y = tf.reduce_sum(logits(x)[:, task])
             return tape.gradient(y, x)
 
-        self._grad = grad
+        def ig(x, r, task):
+            """x (m, L, 4), r (m or 1, L, 4) -> mean gradient on the path (m, L, 4)."""
+            S = self.ig_steps
+            alphas = (tf.range(S, dtype=tf.float32) + 0.5) / S
+            pts = r[:, None] + alphas[None, :, None, None] * (x - r)[:, None]
+            g = grad(tf.reshape(pts, (-1, L, 4)), task)
+            return tf.reduce_mean(tf.reshape(g, (-1, S, L, 4)), axis=1)
+
+        def rescale(x, r, task, tile=None):
+            """x (m, L, 4); r (m or 1, L, 4), the reference activations broadcast over rows.
+
+            With ``tile=b``, ``r`` holds K references and row ``j`` of ``x`` is scored
+            against ``r[j % K]``: the references are run through the network once.
+            """
+            z_r = []
+            _run(self._steps, r, on_act=lambda s, z: (z_r.append(z), s.fn(z))[1])
+            if tile is not None:
+                z_r = [tf.tile(z, tf.concat([[tile], tf.ones([z.shape.rank - 1], tf.int32)], 0)) for z in z_r]
+            it = iter(z_r)
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = _run(self._steps, x, on_act=lambda s, z: _rescale_op(s, z, next(it)))
+                y = tf.reduce_sum(y[:, task])
+            return tape.gradient(y, x)
+
+        self._grad = tf.function(grad, input_signature=[spec_x, spec_task])
+        mult = {"grad_x_input": lambda x, r, t: grad(x, t), "integrated_gradients": ig, "rescale": rescale}[method]
+        self._mult_fn = mult
+        self._rows = tf.function(mult, input_signature=[spec_x, spec_x, spec_task])
+
+        def hyp_shared(x, refs, task):
+            """x (b, L, 4); refs (K, L, 4) shared by every row -> hyp (b, L, 4)."""
+            K = tf.shape(refs)[0]
+            b = tf.shape(x)[0]
+            if refs.shape[0] == 1:
+                m = mult(x, refs, task)
+                r = refs
+            elif self.method == "rescale":
+                m = rescale(tf.repeat(x, K, axis=0), refs, task, tile=b)
+                r = tf.tile(refs, [b, 1, 1])
+            else:
+                r = tf.tile(refs, [b, 1, 1])
+                m = mult(tf.repeat(x, K, axis=0), r, task)
+            h = m - tf.reduce_sum(m * r, axis=-1, keepdims=True)
+            return tf.reduce_mean(tf.reshape(h, (b, -1, L, 4)), axis=1)
+
+        def hyp_each(x, refs, task):
+            """x (b, L, 4); refs (b, K, L, 4), each row its own K references -> hyp (b, L, 4)."""
+            K = tf.shape(refs)[1]
+            b = tf.shape(x)[0]
+            r = tf.reshape(refs, (-1, L, 4))
+            m = mult(tf.repeat(x, K, axis=0), r, task)
+            h = m - tf.reduce_sum(m * r, axis=-1, keepdims=True)
+            return tf.reduce_mean(tf.reshape(h, (b, K, L, 4)), axis=1)
+
+        self._hyp_one = tf.function(hyp_shared, input_signature=[spec_x, tf.TensorSpec((1, L, 4), tf.float32),
+                                                                 spec_task])
+        self._hyp_shared = tf.function(hyp_shared, input_signature=[spec_x, spec_x, spec_task])
+        self._hyp_each = tf.function(hyp_each, input_signature=[spec_x, tf.TensorSpec((None, None, L, 4), tf.float32),
+                                                                spec_task])
+
+    def _check_translation(self, keras_fn):
+        """The translated ops must reproduce the Keras model's target output."""
+        rng = np.random.default_rng(0)
+        x = np.eye(4, dtype=np.float32)[rng.integers(0, 4, (2, self.model.length))]
+        import tensorflow as tf
+
+        x = tf.constant(x)
+        a = _run(self._steps, x).numpy()
+        b = keras_fn(x).numpy().reshape(len(a), -1)
+        if a.shape != b.shape or not np.allclose(a, b, rtol=1e-4, atol=1e-4 * (1 + np.abs(b).max())):
+            raise ModelError(
+                f"{self.model.path}: the native translation of the model does not reproduce its output "
+                f"(max difference {np.abs(a - b).max() if a.shape == b.shape else 'shape ' + str(a.shape)}); "
+                "please report this model's layers; meanwhile use backend deeplift"
+            )
+
+    def _rows_per_call(self, batch_size: int, K: int) -> int:
+        per_row = K * (self.ig_steps if self.method == "integrated_gradients" else 1)
+        return max(1, int(batch_size) // per_row)
 
     def multipliers(self, X: np.ndarray, R: np.ndarray | None, task: int, batch_size: int = 256) -> np.ndarray:
-        """Gradients of ``task`` at ``X (m, L, 4)``; returns ``(m, L, 4)`` float32."""
+        """Multipliers of ``task`` at ``X (m, L, 4)`` against references ``R (m, L, 4)``.
+
+        ``R`` may be None for ``grad_x_input``. Returns ``(m, L, 4)`` float32.
+        """
         import tensorflow as tf
 
         X = np.asarray(X, np.float32)
-        t = tf.constant(int(task))
-        parts = [self._grad(tf.constant(X[i : i + batch_size]), t).numpy() for i in range(0, len(X), batch_size)]
+        t = tf.constant(int(task), tf.int32)
+        if self.reference_free:
+            parts = [self._grad(tf.constant(X[i : i + batch_size]), t).numpy() for i in range(0, len(X), batch_size)]
+        else:
+            if R is None:
+                raise ValueError(f"method {self.method} needs references")
+            R = np.asarray(R, np.float32)
+            step = self._rows_per_call(batch_size, 1)
+            parts = [self._rows(tf.constant(X[i : i + step]), tf.constant(R[i : i + step]), t).numpy()
+                     for i in range(0, len(X), step)]
         return np.concatenate(parts) if parts else np.zeros_like(X)
+
+    def hypothetical(self, X: np.ndarray, refs: np.ndarray, ref_index: np.ndarray, task: int,
+                     batch_size: int = 256) -> np.ndarray:
+        """Hypothetical scores ``(n, L, 4)``, averaged over each sequence's ``K`` references.
+
+        X : ``(n, L, 4)``; refs : ``(n_r, K, L, 4)``; ref_index : ``(n,)`` row of ``refs``
+        for each sequence. A single reference set (``n_r == 1``) is run through the
+        network once per batch rather than once per sequence.
+        """
+        import tensorflow as tf
+
+        X = np.asarray(X, np.float32)
+        refs = np.asarray(refs, np.float32)
+        n, K = len(X), refs.shape[1]
+        t = tf.constant(int(task), tf.int32)
+        step = self._rows_per_call(batch_size, K)
+        out = np.empty_like(X)
+        if len(refs) == 1:
+            shared = tf.constant(refs[0])
+            fn = self._hyp_one if K == 1 else self._hyp_shared
+            for i in range(0, n, step):
+                out[i : i + step] = fn(tf.constant(X[i : i + step]), shared, t).numpy()
+            return out
+        for i in range(0, n, step):
+            r = refs[ref_index[i : i + step]]
+            out[i : i + step] = self._hyp_each(tf.constant(X[i : i + step]), tf.constant(r), t).numpy()
+        return out
 
     def close(self):
         pass

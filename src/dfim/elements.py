@@ -5,7 +5,8 @@ Modes (config key ``elements.mode``):
 * ``summit``: mutate ``summit_width`` bp at the window centre, respond over the whole
   window (the 2018 README example);
 * ``motifs``: motif instances found by FIMO (memelite) above a p-value threshold;
-  every instance is a source and every instance a target (the diagonal is NaN);
+  every instance is a source and every instance that does not overlap it a target
+  (the diagonal is NaN);
 * ``bed``: user element BED files (genomic coordinates) for sources and targets;
 * ``per_base``: every base of a central sub-window is a source and a target;
 * ``variants``: SNVs of a VCF inside the windows are sources (mutated to the ALT
@@ -27,16 +28,17 @@ MODES = ("summit", "motifs", "bed", "per_base", "variants")
 
 
 def _all_pairs(rows, seq, window_id, elements):
-    """Append one spec per element of a window, each against every element of it."""
-    if not elements:
-        return
-    starts = [e[1] for e in elements]
-    ends = [e[2] for e in elements]
-    names = [e[0] for e in elements]
+    """Append one spec per element of a window, each against every element of it.
+
+    An element that partly overlaps the source is not a target of it: perturbing the
+    source destroys some of its bases, which is not an interaction. The element itself
+    stays (its map entry is the NaN diagonal).
+    """
     for name, s, e in elements:
+        targets = [(n, a, b) for n, a, b in elements if (a, b) == (s, e) or b <= s or a >= e]
         rows.append(_make_source(key=f"{window_id}|{name}@{s}", seq=seq, mut_start=s, mut_end=e, mut_name=name,
-                                 resp_start=starts, resp_end=ends, resp_names=names, alt="",
-                                 where=f"window {window_id}"))
+                                 resp_start=[a for _, a, _ in targets], resp_end=[b for _, _, b in targets],
+                                 resp_names=[n for n, _, _ in targets], alt="", where=f"window {window_id}"))
 
 
 def summit_specs(windows: pd.DataFrame, width: int, summit_width: int = 10) -> MutationSpecs:

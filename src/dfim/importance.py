@@ -94,6 +94,8 @@ def hypothetical_scores(scorer, X: np.ndarray, refs: np.ndarray, ref_index=None,
         mult = scorer.multipliers(X, None, task, batch_size)
         mean_ref = refs.mean(axis=1)[ref_index]
         return mult - (mult * mean_ref).sum(-1, keepdims=True)
+    if hasattr(scorer, "hypothetical"):  # native: the whole computation in one compiled pass per batch
+        return scorer.hypothetical(X, refs, ref_index, task, batch_size)
     out = np.empty_like(X)
     per_chunk = max(1, batch_size // K)
     for i in range(0, n, per_chunk):
@@ -120,7 +122,8 @@ def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", refere
     X : ``(n, L, 4)`` float32 inputs (one-hot, or soft rows inside perturbed sources).
     method : ``deeplift`` (genomics default), ``rescale``, ``revealcancel``,
         ``grad_x_input`` or ``guided_backprop`` with ``backend="deeplift"``;
-        ``grad_x_input`` with ``backend="native"``.
+        ``grad_x_input``, ``integrated_gradients`` or ``rescale`` with ``backend="native"``
+        (works on Keras 3 ``.keras`` models too).
     reference : ``gc`` (background of GC fraction ``gc``), ``zero``, or ``shuffle``
         (``n_refs`` dinucleotide shuffles per sequence, scores averaged).
     tasks : model output indices to score.

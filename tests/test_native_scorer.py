@@ -1,0 +1,160 @@
+"""The native TF 2 scorer against the deeplift package and against algebra."""
+
+import numpy as np
+import pytest
+import tf_keras
+
+from conftest import random_onehot
+from dfim.importance import compute_importance, make_references, make_scorer
+from dfim.models import ModelError, load_model
+from dfim.native_scorer import NativeScorer
+from models import linear_model, motif_pair_model, small_cnn
+
+L = 64
+
+
+def demo_cnn(path, seed=0):
+    """conv-relu-maxpool-dense-relu-dense-sigmoid, two tasks."""
+    tf_keras.utils.set_random_seed(seed)
+    m = tf_keras.Sequential([
+        tf_keras.Input((L, 4)),
+        tf_keras.layers.Conv1D(8, 7, activation="relu", padding="same"),
+        tf_keras.layers.MaxPooling1D(4),
+        tf_keras.layers.Flatten(),
+        tf_keras.layers.Dense(8, activation="relu"),
+        tf_keras.layers.Dense(2, activation="sigmoid"),
+    ])
+    m.save(path)
+    return path
+
+
+def deep_layers(keras, seed=0):
+    """3x conv-batchnorm-relu-maxpool, then two dense layers; layers of ``keras`` (tf_keras or Keras 3)."""
+    layers = [keras.Input((L, 4))]
+    for filters, width in [(8, 7), (8, 5), (6, 3)]:
+        layers += [keras.layers.Conv1D(filters, width, padding="same"), keras.layers.BatchNormalization(),
+                   keras.layers.Activation("relu"), keras.layers.MaxPooling1D(2)]
+    layers += [keras.layers.Flatten(), keras.layers.Dense(16, activation="relu"),
+               keras.layers.Dense(2, activation="sigmoid")]
+    m = keras.Sequential(layers)
+    rng = np.random.default_rng(seed)
+    # random weights with non-trivial batch-norm statistics (gamma, beta, moving mean, moving variance)
+    weights = []
+    for layer in m.layers:
+        ws = layer.get_weights()
+        if layer.__class__.__name__ == "BatchNormalization":
+            c = ws[0].shape[0]
+            ws = [rng.uniform(0.5, 2.0, c), rng.normal(0, 0.3, c), rng.normal(0, 0.5, c), rng.uniform(0.3, 3.0, c)]
+            ws[0][0] = -0.7  # a negative scale too
+        else:
+            ws = [rng.normal(0, 0.4, w.shape) for w in ws]
+        weights += [np.asarray(w, np.float32) for w in ws]
+    m.set_weights(weights)
+    return m
+
+
+def deep_cnn(path, seed=0):
+    m = deep_layers(tf_keras, seed)
+    m.save(path)
+    return path
+
+
+def _assert_close(a, b, rel=1e-4):
+    err = np.abs(a - b).max()
+    assert err <= rel * np.abs(b).max(), f"max|a-b| = {err:.3g}, max|b| = {np.abs(b).max():.3g}"
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    d = tmp_path_factory.mktemp("native")
+    return {"demo": load_model(demo_cnn(d / "demo.h5")), "deep": load_model(deep_cnn(d / "deep.h5"))}
+
+
+@pytest.mark.parametrize("which", ["demo", "deep"])
+@pytest.mark.parametrize("reference", ["gc", "zero", "shuffle"])
+def test_rescale_matches_deeplift_package(models, rng, which, reference):
+    model = models[which]
+    X = random_onehot(rng, 12, L)
+    kw = dict(method="rescale", reference=reference, n_refs=3, tasks=[0, 1], seed=7)
+    want = compute_importance(model, X, backend="deeplift", **kw)
+    got = compute_importance(model, X, backend="native", **kw)
+    _assert_close(got.actual, want.actual)
+    _assert_close(got.hyp, want.hyp)
+
+
+@pytest.mark.parametrize("which", ["demo", "deep"])
+def test_grad_x_input_matches_deeplift_package(models, rng, which):
+    model = models[which]
+    X = random_onehot(rng, 12, L)
+    want = compute_importance(model, X, method="grad_x_input", backend="deeplift", reference="zero", tasks=[0, 1])
+    got = compute_importance(model, X, method="grad_x_input", backend="native", reference="zero", tasks=[0, 1])
+    _assert_close(got.actual, want.actual, rel=1e-5)
+
+
+def test_rescale_mutants_against_their_originals_references(models, rng):
+    """Rows pointing at another row's references (mutants -> originals) score like the deeplift path."""
+    model = models["deep"]
+    X = random_onehot(rng, 4, L)
+    refs = make_references(X, "shuffle", n_refs=3, seed=1)
+    mut = X[[0, 0, 2, 3, 1]].copy()
+    mut[:, 10:15] = 0.25
+    idx = np.array([0, 0, 2, 3, 1])
+    kw = dict(method="rescale", refs=refs, ref_index=idx, tasks=[1], batch_size=7)
+    want = compute_importance(model, mut, backend="deeplift", **kw)
+    got = compute_importance(model, mut, backend="native", **kw)
+    _assert_close(got.actual, want.actual)
+
+
+@pytest.mark.parametrize("reference", ["gc", "zero"])
+def test_native_rescale_on_linear_model_is_gradient_times_difference(tmp_path, rng, reference):
+    model = load_model(linear_model(L, tmp_path / "lin.h5"))
+    X = random_onehot(rng, 5, L)
+    ref = make_references(X, reference)[0, 0]
+    grad = compute_importance(model, X, method="grad_x_input", backend="native", reference="zero", tasks=[0, 1])
+    res = compute_importance(model, X, method="rescale", backend="native", reference=reference, tasks=[0, 1])
+    expected = (grad.hyp * (X - ref)).sum(-1, keepdims=True) * X
+    np.testing.assert_allclose(res.actual, expected, atol=1e-5)
+
+
+def test_integrated_gradients_completeness_improves_with_steps(tmp_path, rng):
+    model = load_model(small_cnn(L, tmp_path / "cnn.h5"))
+    X = random_onehot(rng, 8, L)
+    refs = make_references(X, "gc")
+    delta = model.logits(X)[:, 0] - model.logits(np.broadcast_to(refs[0, 0], X.shape).copy())[:, 0]
+    errs = {}
+    for steps in (4, 64):
+        scorer = NativeScorer(model, "integrated_gradients", ig_steps=steps)
+        imp = compute_importance(model, X, scorer=scorer, refs=refs)
+        errs[steps] = np.abs(imp.actual[0].sum(axis=(1, 2)) - delta).max()
+    scale = np.abs(delta).max()
+    assert errs[64] < 0.01 * scale
+    assert errs[64] < errs[4]
+
+
+def test_integrated_gradients_with_shuffled_references_runs_on_a_non_chain_model(tmp_path, rng):
+    w1 = np.eye(4, dtype=np.float32)[[0, 1, 2, 3]]
+    w2 = np.eye(4, dtype=np.float32)[[3, 3, 2, 0]]
+    path, _, _ = motif_pair_model(L, w1, w2, 10, 40, a=1.0, b=1.0, c=0.5, path=tmp_path / "pair.h5")
+    model = load_model(path)
+    X = random_onehot(rng, 3, L)
+    imp = compute_importance(model, X, method="integrated_gradients", backend="native", reference="shuffle", n_refs=2)
+    assert imp.hyp.shape == (1, 3, L, 4) and np.isfinite(imp.hyp).all()
+    with pytest.raises(ModelError, match="chain of layers"):
+        make_scorer(model, "rescale", "native")
+
+
+def test_keras3_model_scored_natively_matches_deeplift_on_tf_keras_copy(tmp_path, rng):
+    import keras
+
+    k3 = deep_layers(keras, seed=3)
+    k3.save(tmp_path / "m.keras")
+    tk = deep_layers(tf_keras, seed=3)
+    tk.set_weights(k3.get_weights())
+    tk.save(tmp_path / "m.h5")
+    model3 = load_model(tmp_path / "m.keras")
+    assert model3.flavour == "keras3"
+    X = random_onehot(rng, 6, L)
+    kw = dict(method="rescale", reference="shuffle", n_refs=3, tasks=[0, 1], seed=2)
+    got = compute_importance(model3, X, backend="native", **kw)
+    want = compute_importance(load_model(tmp_path / "m.h5"), X, backend="deeplift", **kw)
+    _assert_close(got.actual, want.actual)

@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= 2
 
-.PHONY: demo test env bedtools lint clean-demo bench-throughput
+.PHONY: demo run test env bedtools lint clean-demo bench-throughput
 
 env: $(STAMP) bedtools
 
@@ -28,7 +28,10 @@ bedtools:
 test: env
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
 
-demo: env
+# A run killed by the scheduler or SIGKILL leaves a lock; drop it when no Snakemake
+# holds it, so re-running the same command resumes (finished shards are kept).
+demo run: env
+	$(BIN)/python scripts/unlock_if_stale.py . -- --configfile config/config.yaml
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml
 	@echo "Demo results: results/demo/"
 
@@ -40,3 +43,13 @@ clean-demo:
 
 bench-throughput: env
 	$(BIN)/python bench/throughput.py
+
+# Opt-in: the demo through a real one-node SLURM on localhost with profiles/slurm
+# (root + Debian's apt-get; ~15 s to install and start SLURM, ~4 min of tests).
+SLURM_PLUGIN ?= snakemake-executor-plugin-slurm==2.8.0
+.PHONY: test-slurm
+test-slurm: env
+	$(BIN)/python -m pip install --quiet "$(SLURM_PLUGIN)"
+	bash tests/slurm/start_slurm.sh
+	PATH="$(CURDIR)/$(BIN):$$PATH" DFIM_SLURM_TEST=1 $(BIN)/python -m pytest -q tests/test_slurm.py; \
+	  rc=$$?; bash tests/slurm/stop_slurm.sh; exit $$rc

@@ -158,3 +158,13 @@ def test_keras3_model_scored_natively_matches_deeplift_on_tf_keras_copy(tmp_path
     got = compute_importance(model3, X, backend="native", **kw)
     want = compute_importance(load_model(tmp_path / "m.h5"), X, backend="deeplift", **kw)
     _assert_close(got.actual, want.actual)
+
+
+def test_rescale_with_a_reference_set_shared_by_every_sequence(models, rng):
+    """refs of shape (1, K, L, 4): the K references are run through the network once per batch."""
+    model = models["deep"]
+    X = random_onehot(rng, 5, L)
+    refs = np.stack([make_references(X, "gc")[0, 0], np.full((L, 4), 0.1, np.float32)])[None]
+    kw = dict(method="rescale", refs=refs, tasks=[0], batch_size=4)
+    _assert_close(compute_importance(model, X, backend="native", **kw).actual,
+                  compute_importance(model, X, backend="deeplift", **kw).actual)

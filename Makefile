@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= 2
 
-.PHONY: demo run test env bedtools lint clean-demo bench-throughput
+.PHONY: demo run test env bedtools lint clean-demo bench-throughput bench-scale
 
 env: $(STAMP) bedtools
 
@@ -53,3 +53,6 @@ test-slurm: env
 	bash tests/slurm/start_slurm.sh
 	PATH="$(CURDIR)/$(BIN):$$PATH" DFIM_SLURM_TEST=1 $(BIN)/python -m pytest -q tests/test_slurm.py; \
 	  rc=$$?; bash tests/slurm/stop_slurm.sh; exit $$rc
+
+bench-scale: env
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/scale/run.py

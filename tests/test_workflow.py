@@ -114,3 +114,15 @@ def test_missing_contig_stops_with_file_and_line(tmp_path):
     res = run_smk(tmp_path, "--cores", "1", check=False)
     assert res.returncode != 0
     assert "peaks.narrowPeak:7: contig 'chrUn' is not in the genome FASTA" in (tmp_path / "logs" / "tiny" / "windows.log").read_text()
+
+
+def test_motifs_from_jaspar_ids(tmp_path):
+    make_inputs(tmp_path, extra={"elements": {"mode": "motifs", "motif_file": None,
+                                              "jaspar_ids": ["MA0035.4", "TAL1::TCF3"]}})
+    res = run_smk(tmp_path, "-n", "--cores", "1")
+    assert "jaspar_motifs" in res.stdout
+    run_smk(tmp_path, "--cores", "1", "results/jaspar_motifs.meme")
+    from memelite.io import read_meme
+
+    motifs = read_meme(str(tmp_path / "results" / "jaspar_motifs.meme"))
+    assert [k.split()[1] for k in motifs] == ["GATA1", "TAL1::TCF3"]

@@ -21,6 +21,14 @@ def shard_files(wildcards):
     )
 
 
+def motif_file():
+    """The motif file of modes motifs/variants: the user's, or one written from JASPAR."""
+    el = config["elements"]
+    if el["mode"] not in ("motifs", "variants"):
+        return []
+    return el["motif_file"] or "results/jaspar_motifs.meme"
+
+
 def peak_file(wildcards):
     return config["peaks"][wildcards.peak_set]
 

@@ -1,6 +1,23 @@
+rule jaspar_motifs:
+    output:
+        "results/jaspar_motifs.meme",
+    params:
+        ids=config["elements"]["jaspar_ids"],
+        release=config["elements"]["jaspar_release"],
+    log:
+        "logs/jaspar_motifs.log",
+    benchmark:
+        "benchmarks/jaspar_motifs.tsv"
+    conda:
+        "../../envs/dfim.yaml"
+    script:
+        "../scripts/jaspar_motifs.py"
+
+
 rule score_shard:
     input:
         windows="results/{peak_set}/windows.tsv",
+        motifs=motif_file(),
         genome=config["genome"],
         fai=config["genome"] + ".fai",
         model=config["model"]["path"],

@@ -7,7 +7,8 @@ _log.setup(snakemake.log[0])
 from dfim.steps import score_shard  # noqa: E402
 
 p = snakemake.params
-cfg = dict(elements=p.elements, importance=p.importance, mutation=p.mutation, map=p.map, null=p.null,
+elements = dict(p.elements, motif_file=snakemake.input.motifs or None)
+cfg = dict(elements=elements, importance=p.importance, mutation=p.mutation, map=p.map, null=p.null,
            model=p.model, seed=p.seed)
 score_shard(snakemake.input.windows, int(snakemake.wildcards.shard), snakemake.input.genome, snakemake.input.model,
             snakemake.output[0], cfg=cfg, threads=snakemake.threads)

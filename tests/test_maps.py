@@ -69,3 +69,24 @@ def test_unknown_kind_and_reduction():
         compute_dfim(d, key, specs, kind="nope")
     with pytest.raises(ValueError, match="unknown position reduction"):
         compute_dfim(d, key, specs, positions="median")
+
+
+def test_per_base_map_layout_and_summary():
+    from dfim.mutants import generate_mutants_and_key
+    from dfim.sequences import one_hot
+
+    X = one_hot(["ACGTAC"])
+    specs = MutationSpecs.from_dict({"s": {"seq": 0, "mut_start": 1, "mut_end": 3, "resp_start": [3], "resp_end": [6]}})
+    mutants, key = generate_mutants_and_key(X, specs, strategy="per_base")
+    assert len(mutants) == 6
+    # a made-up delta: mutant j changes target position 4, channel 0, by j + 1
+    delta = np.zeros((1, 6, 6, 4), np.float32)
+    for j in range(6):
+        delta[0, j, 4, 0] = j + 1
+    out = compute_dfim(delta, key, specs, kind="per_base")[(0, 0)]
+    full, summary = out["delta"], out["summary"]
+    assert full.shape == (1, 2, 4, 4, 3, 4)
+    # position 1 holds C (index 1): its substitutions to A, G, T are mutants 0, 1, 2
+    np.testing.assert_array_equal(full[0, 0, 1, [0, 2, 3], 1, 0], [1, 2, 3])
+    assert np.isnan(full[0, 0, 0]).all() and np.isnan(full[0, 0, 1, 1]).all()  # not the original base / no self-substitution
+    np.testing.assert_array_equal(summary[0], [[0, 3, 0], [0, 6, 0]])

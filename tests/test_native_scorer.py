@@ -3,12 +3,11 @@
 import numpy as np
 import pytest
 import tf_keras
-
 from conftest import random_onehot
+from models import linear_model, motif_pair_model, small_cnn
+
 from dfim.importance import compute_importance, make_references, make_scorer
 from dfim.models import ModelError, load_model
-from dfim.native_scorer import NativeScorer
-from models import linear_model, motif_pair_model, small_cnn
 
 L = 64
 
@@ -75,7 +74,7 @@ def models(tmp_path_factory):
 def test_rescale_matches_deeplift_package(models, rng, which, reference):
     model = models[which]
     X = random_onehot(rng, 12, L)
-    kw = dict(method="rescale", reference=reference, n_refs=3, tasks=[0, 1], seed=7)
+    kw = {"method": "rescale", "reference": reference, "n_refs": 3, "tasks": [0, 1], "seed": 7}
     want = compute_importance(model, X, backend="deeplift", **kw)
     got = compute_importance(model, X, backend="native", **kw)
     _assert_close(got.actual, want.actual)
@@ -99,7 +98,7 @@ def test_rescale_mutants_against_their_originals_references(models, rng):
     mut = X[[0, 0, 2, 3, 1]].copy()
     mut[:, 10:15] = 0.25
     idx = np.array([0, 0, 2, 3, 1])
-    kw = dict(method="rescale", refs=refs, ref_index=idx, tasks=[1], batch_size=7)
+    kw = {"method": "rescale", "refs": refs, "ref_index": idx, "tasks": [1], "batch_size": 7}
     want = compute_importance(model, mut, backend="deeplift", **kw)
     got = compute_importance(model, mut, backend="native", **kw)
     _assert_close(got.actual, want.actual)
@@ -123,7 +122,7 @@ def test_integrated_gradients_completeness_improves_with_steps(tmp_path, rng):
     delta = model.logits(X)[:, 0] - model.logits(np.broadcast_to(refs[0, 0], X.shape).copy())[:, 0]
     errs = {}
     for steps in (4, 64):
-        scorer = NativeScorer(model, "integrated_gradients", ig_steps=steps)
+        scorer = make_scorer(model, "integrated_gradients", "native", ig_steps=steps)
         imp = compute_importance(model, X, scorer=scorer, refs=refs)
         errs[steps] = np.abs(imp.actual[0].sum(axis=(1, 2)) - delta).max()
     scale = np.abs(delta).max()
@@ -154,7 +153,7 @@ def test_keras3_model_scored_natively_matches_deeplift_on_tf_keras_copy(tmp_path
     model3 = load_model(tmp_path / "m.keras")
     assert model3.flavour == "keras3"
     X = random_onehot(rng, 6, L)
-    kw = dict(method="rescale", reference="shuffle", n_refs=3, tasks=[0, 1], seed=2)
+    kw = {"method": "rescale", "reference": "shuffle", "n_refs": 3, "tasks": [0, 1], "seed": 2}
     got = compute_importance(model3, X, backend="native", **kw)
     want = compute_importance(load_model(tmp_path / "m.h5"), X, backend="deeplift", **kw)
     _assert_close(got.actual, want.actual)
@@ -165,6 +164,33 @@ def test_rescale_with_a_reference_set_shared_by_every_sequence(models, rng):
     model = models["deep"]
     X = random_onehot(rng, 5, L)
     refs = np.stack([make_references(X, "gc")[0, 0], np.full((L, 4), 0.1, np.float32)])[None]
-    kw = dict(method="rescale", refs=refs, tasks=[0], batch_size=4)
+    kw = {"method": "rescale", "refs": refs, "tasks": [0], "batch_size": 4}
     _assert_close(compute_importance(model, X, backend="native", **kw).actual,
                   compute_importance(model, X, backend="deeplift", **kw).actual)
+
+
+@pytest.mark.parametrize("flavour", ["tf_keras", "keras3"])
+def test_rescale_sums_to_prediction_difference_on_a_functional_chain(tmp_path, rng, flavour):
+    """Summation to delta on layers the deeplift package does not cover (causal padding, softplus, ...)."""
+    import keras
+
+    mod = tf_keras if flavour == "tf_keras" else keras
+    mod.utils.set_random_seed(0)
+    x = mod.Input((L, 4))
+    h = mod.layers.Conv1D(6, 5, padding="valid", activation="relu")(x)
+    h = mod.layers.Dropout(0.2)(h)
+    h = mod.layers.MaxPooling1D(3, strides=2, padding="same")(h)
+    h = mod.layers.Conv1D(4, 3, padding="causal")(h)
+    h = mod.layers.BatchNormalization()(h)
+    h = mod.layers.Activation("tanh")(h)
+    h = mod.layers.GlobalAveragePooling1D()(h)
+    h = mod.layers.Dense(5, activation="softplus")(h)
+    path = tmp_path / ("f.h5" if flavour == "tf_keras" else "f.keras")
+    mod.Model(x, mod.layers.Dense(2, activation="sigmoid")(h)).save(path)
+    model = load_model(path)
+    assert model.flavour == flavour
+    X = random_onehot(rng, 6, L)
+    refs = make_references(X, "gc")
+    imp = compute_importance(model, X, method="rescale", backend="native", refs=refs, tasks=[0, 1])
+    delta = model.logits(X) - model.logits(np.broadcast_to(refs[0, 0], X.shape).copy())
+    np.testing.assert_allclose(imp.actual.sum(axis=(2, 3)).T, delta, atol=1e-5)

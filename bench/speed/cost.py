@@ -106,7 +106,7 @@ def changed_positions(keras_model, width: int) -> list[tuple[str, int, int]]:
             k = layer.get_weights()[0].shape[0]
             left = (k - 1) // 2 if layer.padding == "same" else 0
             a, b = max(0, a + left - k + 1), min(n, b + left)
-        elif kind.startswith("MaxPooling") or kind.startswith("AveragePooling"):
+        elif kind.startswith(("MaxPooling", "AveragePooling")):
             p = layer.pool_size[0]
             s = layer.strides[0]
             a, b = max(0, math.ceil((a - p + 1) / s)), min(n, (b - 1) // s + 1)  # windows [j*s, j*s+p)
@@ -121,7 +121,7 @@ def receptive_field(keras_model) -> int:
         layer, kind = r["layer"], r["kind"]
         if kind == "Conv1D":
             k, s = layer.get_weights()[0].shape[0], layer.strides[0]
-        elif kind.startswith("MaxPooling") or kind.startswith("AveragePooling"):
+        elif kind.startswith(("MaxPooling", "AveragePooling")):
             k, s = layer.pool_size[0], layer.strides[0]
         elif kind in ("Flatten", "Dense"):
             break

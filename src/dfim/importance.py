@@ -41,8 +41,11 @@ class Importance:
 
 
 def make_scorer(model: SequenceModel, method: str = "deeplift", backend: str = "deeplift",
-                target: str = "preactivation", threads=None):
-    """A scorer object for ``model``: build once, score many batches."""
+                target: str = "preactivation", threads=None, ig_steps: int | None = None):
+    """A scorer object for ``model``: build once, score many batches.
+
+    ``ig_steps``: points on the path for the native ``integrated_gradients`` (default 32).
+    """
     if backend not in BACKENDS:
         raise ValueError(f"unknown importance backend {backend!r}; choose one of {sorted(BACKENDS)}")
     if method not in BACKENDS[backend]:
@@ -50,8 +53,10 @@ def make_scorer(model: SequenceModel, method: str = "deeplift", backend: str = "
             f"unknown importance method {method!r} for backend {backend!r}; "
             f"choose one of {sorted(BACKENDS[backend])}"
         )
-    cls = DeepliftScorer if backend == "deeplift" else NativeScorer
-    return cls(model, method, target=target, threads=threads)
+    if backend == "native":
+        extra = {} if ig_steps is None else {"ig_steps": ig_steps}
+        return NativeScorer(model, method, target=target, threads=threads, **extra)
+    return DeepliftScorer(model, method, target=target, threads=threads)
 
 
 def make_references(X: np.ndarray, kind: str = "gc", *, n_refs: int = 10, gc: float = 0.46,
@@ -81,6 +86,9 @@ def hypothetical_scores(scorer, X: np.ndarray, refs: np.ndarray, ref_index=None,
     refs : ``(n_r, K, L, 4)``; sequence ``i`` is scored against ``refs[ref_index[i]]``
         (``ref_index`` defaults to ``i``, or to 0 when ``n_r == 1``). Mutants point at
         their original's references so a delta profile compares like with like.
+
+    A scorer with a ``hypothetical`` method (the native one) computes this itself,
+    running a reference set shared by the batch through the network only once.
     """
     X = np.asarray(X, np.float32)
     n = len(X)

@@ -83,7 +83,7 @@ def _activation_fns():
 class _Step:
     """One op of the translated model: ``kind`` is ``"linear"`` or ``"act"``."""
 
-    __slots__ = ("kind", "fn", "dfn", "name", "mult")
+    __slots__ = ("dfn", "fn", "kind", "mult", "name")
 
     def __init__(self, kind, fn, name, dfn=None):
         self.kind, self.fn, self.name, self.dfn, self.mult = kind, fn, name, dfn, None
@@ -335,6 +335,19 @@ def _rescale_multiplier(step):
 _XLA = [True]  # set to False to run the rescale multipliers without XLA
 
 
+def _check_xla() -> None:
+    """Fall back to plain TensorFlow ops (slower, same numbers) where this build has no XLA."""
+    import tensorflow as tf
+
+    if len(_XLA) > 1:
+        return
+    try:
+        tf.function(lambda v: v * 2.0, jit_compile=True)(tf.ones(2)).numpy()
+    except Exception:  # noqa: BLE001 - any failure means: no usable XLA here
+        _XLA[0] = False
+    _XLA.append("checked")
+
+
 def _rescale_op(step, z_x, z_r):
     """``f(z_x)`` whose gradient is the DeepLIFT Rescale multiplier against ``z_r``."""
     import tensorflow as tf
@@ -386,14 +399,19 @@ class NativeScorer:
         self.reference_free = method == "grad_x_input"
         try:
             self._steps = _translate(model, target)
-        except ModelError:
-            if method == "rescale":
-                raise
-            self._steps = None  # gradients still work through the Keras model itself
-        if self._steps is not None:
             self._check_translation(model.output_fn(target))
+        except Exception as exc:
+            if method == "rescale":
+                if isinstance(exc, ModelError):
+                    raise
+                raise ModelError(f"{model.path}: cannot translate the model for the rescale rule "
+                                 f"({type(exc).__name__}: {exc}); use backend deeplift") from exc
+            self._steps = None  # gradients still work through the Keras model itself
+        if method == "rescale":
+            _check_xla()
+        if self._steps is not None:
             steps = self._steps
-            logits = lambda x: _run(steps, x)  # noqa: E731
+            logits = lambda x: _run(steps, x)
         else:
             logits = model.output_fn(target)
         L = model.length

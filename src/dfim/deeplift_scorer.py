@@ -62,6 +62,23 @@ def _patch_deeplift():
         return _ACTIVE_SESSION[-1]
 
     deeplift.util.get_session = get_session
+
+    # deeplift builds two new assign ops every time the target task changes (three
+    # times per call), so a long-lived scorer's graph grows and each call slows down.
+    # Build one assign op per target layer, fed the task vector.
+    from deeplift.layers import core
+
+    def update_task_vector(self):
+        n = self.get_shape()[1]
+        if not hasattr(self, "_dfim_assign"):
+            with self.task_vector.graph.as_default():
+                self._dfim_vector = tf.compat.v1.placeholder(tf.float32, shape=[n])
+                self._dfim_assign = tf.compat.v1.assign(self.task_vector, self._dfim_vector)
+        vec = np.zeros(n, np.float32)
+        vec[self._task_index] = self._active
+        get_session().run(self._dfim_assign, feed_dict={self._dfim_vector: vec})
+
+    core.OneDimOutputMixin.update_task_vector = update_task_vector
     deeplift.util._dfim_patched = True
 
 

@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= 2
 
-.PHONY: demo run test env bedtools lint clean-demo bench-throughput bench-scale
+.PHONY: demo run test env bedtools lint clean-demo bench-throughput bench-speed bench-accuracy bench-scale
 
 env: $(STAMP) bedtools
 
@@ -43,6 +43,12 @@ clean-demo:
 
 bench-throughput: env
 	$(BIN)/python bench/throughput.py
+
+bench-speed: env
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/speed/run.py
+
+bench-accuracy: env
+	$(BIN)/python bench/accuracy/run.py
 
 # Opt-in: the demo through a real one-node SLURM on localhost with profiles/slurm
 # (root + Debian's apt-get; ~15 s to install and start SLURM, ~4 min of tests).

@@ -114,6 +114,7 @@ def score_shard(windows_tsv, shard: int, genome, model_path, out_h5, *, cfg: dic
     model.check_tasks(opts.tasks)
     ids = windows["index"].to_numpy()
     from .maps import FIS_COLUMNS
+    from .mutants import KEY_COLUMNS
 
     empty = pd.DataFrame(columns=list(FIS_COLUMNS) + ["pred_change"])
     if len(specs):
@@ -131,8 +132,7 @@ def score_shard(windows_tsv, shard: int, genome, model_path, out_h5, *, cfg: dic
     else:
         fis, null, imp = empty, empty.assign(shuffle=[]), None
         delta = np.zeros((len(opts.tasks), 0, model.length, 4), np.float32)
-        key = pd.DataFrame(columns=["mutant", "spec", "key", "seq", "mut_name", "mut_start", "mut_end", "pos",
-                                    "orig_base", "new_base"])
+        key = pd.DataFrame(columns=list(KEY_COLUMNS))
         mut_contrib = delta
         if len(windows):
             from .importance import compute_importance

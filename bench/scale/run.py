@@ -97,7 +97,9 @@ def main():
     for n in (small, args.peaks):
         make_peaks(WORK / f"peaks_{n}.narrowPeak", lengths, n, seed=2)
     print(f"inputs made in {time.perf_counter() - t:.0f} s", flush=True)
+    load_start = os.getloadavg()[0]
     results = [run(WORK / f"run_{n}", n, args.shard_size, args.cores) for n in (small, args.peaks)]
+    load_end = os.getloadavg()[0]
     for r in results:
         print(r, flush=True)
     a, b = results
@@ -109,7 +111,9 @@ def main():
     lines = [
         "# Scale benchmark", "",
         f"Command: `make bench-scale` ({time.strftime('%Y-%m-%d')}); machine: {platform.machine()}, "
-        f"{os.cpu_count()} CPU cores; Snakemake `--cores {args.cores}`, `shard_size: {args.shard_size}`.",
+        f"{os.cpu_count()} CPU cores; Snakemake `--cores {args.cores}`, `shard_size: {args.shard_size}`. "
+        f"Load average (1 min) at start {load_start:.2f}, at end {load_end:.2f}: other work on the machine "
+        "slows the wall-clock rates, not the memory figures.",
         "", f"Inputs: a {args.genome_mb} Mb synthetic genome (5 contigs, i.i.d. bases, 42 % GC), random 300 bp "
         "narrowPeak peaks; the demo model (200 bp input), `elements.mode: summit` (one 10 bp source and one "
         "target per window), DeepLIFT (genomics default) with the GC reference, 2 null shuffles per window.", "",
@@ -130,7 +134,9 @@ def main():
               f"scoring, plus a single gather of about {gather_proj / 60:.1f} min (scaled linearly from "
               f"{big['gather_s']:.0f} s for {big['kept']} windows) and the windows step. Each job needs "
               f"about {b['shard_rss_max']:.0f} MB; the profile asks for 4 GB (x attempt). Motif mode with several "
-              "sources per window multiplies the scoring time by the number of sources per window.", ""]
+              "sources per window multiplies the scoring time by the number of sources per window. Add the "
+              "cluster's scheduling latency per wave: on the localhost SLURM of bench/results/slurm.md the demo's "
+              "6 jobs took 156 s against 68 s locally.", ""]
     OUT.write_text("\n".join(lines))
     print("wrote", OUT)
 

@@ -28,7 +28,7 @@ def double_mutant_epistasis(model, X: np.ndarray, specs, pairs: pd.DataFrame, *,
     """
     singles, key = generate_mutants_and_key(X, specs, strategy="gc", gc=gc)
     single_of = {(int(s), int(a)): m for s, a, m in key[["seq", "mut_start", "mutant"]].itertuples(index=False)}
-    ends = dict(((int(s), int(a)), int(b)) for s, a, b in key[["seq", "mut_start", "mut_end"]].itertuples(index=False))
+    ends = {(int(s), int(a)): int(b) for s, a, b in key[["seq", "mut_start", "mut_end"]].itertuples(index=False)}
     background = gc_background(gc)
     unordered = sorted({(int(s), min(a, b), max(a, b))
                         for s, a, b in pairs[["seq", "src_start", "tgt_start"]].itertuples(index=False)})

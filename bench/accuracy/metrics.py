@@ -60,8 +60,47 @@ def spearman(a, b) -> float:
     return float(stats.spearmanr(a, b).statistic)
 
 
-def calibration(fis: pd.DataFrame, null: pd.DataFrame, *, subset=None):
-    """KS distance to uniform and fractions significant for every p-value kind × level.
+def excess_over_uniform(p, upto: float = 0.1) -> float:
+    """Anti-conservative excess at small p: ``max_{a <= upto} (F(a) - a)``, ``F`` the empirical CDF.
+
+    This is the one-sided KS distance restricted to the p-values that can become
+    discoveries. It ignores what the two-sided KS distance also counts: an excess of large
+    p-values (the atom at p = 1 that ties at FIS = 0 produce, or the atom a Normal fit puts
+    at ``1 - Phi(-mu / sd)``), which costs power but not error control.
+    """
+    p = np.sort(np.asarray(p, float)[~np.isnan(p)])
+    if p.size == 0:
+        return float("nan")
+    i = np.arange(1, p.size + 1) / p.size
+    small = p <= upto
+    return float(max(0.0, np.max(i[small] - p[small]))) if small.any() else 0.0
+
+
+def randomized_empirical(obs, null, seed: int = 0) -> np.ndarray:
+    """Empirical p-values with ties broken at random (a diagnostic, not the engine's p-value).
+
+    ``p = (#{null > x} + U (1 + #{null == x})) / (1 + N)``, ``U ~ Uniform(0, 1)``: exactly
+    uniform when ``x`` and the null values are exchangeable, even with many ties (the
+    engine's ``(1 + #{null >= x}) / (1 + N)`` is the conservative ``U = 1`` version).
+    """
+    null = np.sort(np.asarray(null, float)[~np.isnan(null)])
+    obs = np.asarray(obs, float)
+    hi = np.searchsorted(null, obs, side="right")
+    lo = np.searchsorted(null, obs, side="left")
+    u = np.random.default_rng(seed).random(obs.shape)
+    p = ((null.size - hi) + u * (hi - lo + 1)) / (null.size + 1)
+    return np.where(np.isnan(obs), np.nan, p)
+
+
+def _row(kind, level, p, q, subset, error=""):
+    sub = float(np.mean(q[subset] < Q_CUTOFF)) if subset is not None and subset.any() else np.nan
+    return dict(kind=kind, level=level, ks=ks_uniform(p), excess=excess_over_uniform(p),
+                frac_p01=float(np.mean(p < 0.01)), frac_p=float(np.mean(p < 0.05)),
+                frac_q=float(np.mean(q < Q_CUTOFF)), frac_q_subset=sub, error=error)
+
+
+def calibration(fis: pd.DataFrame, null: pd.DataFrame, *, subset=None, seed: int = 0):
+    """Calibration of the p- and q-values for every p-value kind × null level.
 
     fis, null : per-element FIS rows of the observed and the shuffled sequences (one task).
     subset : optional ``(n_rows,)`` bool mask of ``fis`` rows for an extra column
@@ -69,26 +108,34 @@ def calibration(fis: pd.DataFrame, null: pd.DataFrame, *, subset=None):
         over all pairs (BH over every tested pair of the task, as the workflow does).
 
     Returns ``(table, pvalues)``: a DataFrame with one row per (kind, level) and columns
-    ``kind, level, ks, frac_p, frac_q, frac_q_subset, error``; and a dict
-    ``(kind, level) -> (n,) p-values``.
+    ``kind, level, ks, excess, frac_p01, frac_p, frac_q, frac_q_subset, error`` (a last
+    row ``kind="randomized"`` holds the tie-randomised empirical p-value against the
+    pooled null, see :func:`randomized_empirical`); and a dict ``(kind, level) -> (n,)
+    p-values``.
     """
+    from dfim.stats import bh_qvalues
+
     rows, pvals = [], {}
     tested = ~fis["score"].isna().to_numpy()
+    sub = None if subset is None else np.asarray(subset, bool)[tested]
     for kind in KINDS:
         for level in LEVELS:
             try:
                 f = add_pvalues(fis, null, kind=kind, level=level)
             except ValueError as exc:  # e.g. a degenerate per-map null for the Normal fit
-                rows.append(dict(kind=kind, level=level, ks=np.nan, frac_p=np.nan, frac_q=np.nan,
-                                 frac_q_subset=np.nan, error=str(exc).split(";")[0]))
+                rows.append(dict(kind=kind, level=level, error=str(exc).split(";")[0]))
                 continue
             p = f["pval"].to_numpy(float)[tested]
             q = f["qval"].to_numpy(float)[tested]
             pvals[(kind, level)] = p
-            sub = np.nan
-            if subset is not None:
-                m = np.asarray(subset, bool)[tested]
-                sub = float(np.mean(q[m] < Q_CUTOFF)) if m.any() else np.nan
-            rows.append(dict(kind=kind, level=level, ks=ks_uniform(p), frac_p=float(np.mean(p < 0.05)),
-                             frac_q=float(np.mean(q < Q_CUTOFF)), frac_q_subset=sub, error=""))
-    return pd.DataFrame(rows), pvals
+            rows.append(_row(kind, level, p, q, sub))
+    p = randomized_empirical(fis["score"].to_numpy(float)[tested], null["score"].to_numpy(float), seed)
+    rows.append(_row("randomized", "per_task", p, bh_qvalues(p), sub))
+    return pd.DataFrame(rows).fillna({"error": ""}), pvals
+
+
+def zero_share(x) -> float:
+    """Share of values that are exactly 0 (NaN dropped)."""
+    x = np.asarray(x, float)
+    x = x[~np.isnan(x)]
+    return float(np.mean(x == 0)) if x.size else float("nan")

@@ -47,7 +47,7 @@ def test_per_element_fis_reductions_and_nan_diagonal():
     fis_signed = compute_dfim(d, key, specs, absolute=False, positions="sum")
     assert fis_signed.loc[fis_signed.resp_name == "B", "score"].item() == pytest.approx(-1.0)
     M, src, tgt = map_matrix(fis, 0)
-    assert src == ["A"] and tgt == ["A", "B"] and np.isnan(M[0, 0]) and M[0, 1] == pytest.approx(3.0)
+    assert src == ["A@0"] and tgt == ["A@0", "B@5"] and np.isnan(M[0, 0]) and M[0, 1] == pytest.approx(3.0)
 
 
 def test_element_by_base_track():

@@ -127,20 +127,27 @@ def per_base_maps(delta: np.ndarray, key: pd.DataFrame, specs: MutationSpecs) ->
     return out
 
 
-def map_matrix(fis: pd.DataFrame, seq, task=None):
-    """Pivot one sequence's per-element FIS rows into a sources × targets matrix.
+def labelled_matrix(sources, targets, scores):
+    """Pivot (source label, target label, score) triples into a sources × targets matrix.
 
-    Returns ``(matrix (n_src, n_tgt) with NaN where untested, source_names, target_names)``
-    in order of first appearance.
+    Returns ``(matrix (n_src, n_tgt) with NaN where untested, source_labels,
+    target_labels)``, labels in order of first appearance.
     """
+    src = list(dict.fromkeys(sources))
+    tgt = list(dict.fromkeys(targets))
+    si = {n: i for i, n in enumerate(src)}
+    ti = {n: i for i, n in enumerate(tgt)}
+    M = np.full((len(src), len(tgt)), np.nan, np.float32)
+    for s, t, v in zip(sources, targets, scores):
+        M[si[s], ti[t]] = v
+    return M, src, tgt
+
+
+def map_matrix(fis: pd.DataFrame, seq, task=None):
+    """One sequence's per-element FIS rows as a sources × targets matrix (see
+    :func:`labelled_matrix`), elements labelled ``name@start``."""
     f = fis[fis["seq"] == seq]
     if task is not None:
         f = f[f["task"] == task]
-    src = list(dict.fromkeys(f["mut_name"]))
-    tgt = list(dict.fromkeys(f["resp_name"]))
-    M = np.full((len(src), len(tgt)), np.nan, np.float32)
-    si = {n: i for i, n in enumerate(src)}
-    ti = {n: i for i, n in enumerate(tgt)}
-    for s, t, v in f[["mut_name", "resp_name", "score"]].itertuples(index=False):
-        M[si[s], ti[t]] = v
-    return M, src, tgt
+    return labelled_matrix([f"{n}@{s}" for n, s in zip(f["mut_name"], f["mut_start"])],
+                           [f"{n}@{s}" for n, s in zip(f["resp_name"], f["resp_start"])], f["score"].to_numpy())

@@ -37,7 +37,3 @@ def null_specs(specs: MutationSpecs, k: int, seq_index=None) -> MutationSpecs:
     ]
     return MutationSpecs(rows)
 
-
-def null_of(null_seq: np.ndarray, k: int) -> np.ndarray:
-    """Original sequence index of each null sequence index."""
-    return np.asarray(null_seq) // k

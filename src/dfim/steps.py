@@ -234,6 +234,7 @@ def plots_step(interactions_tsv, pairs_tsv, windows_tsv, shard_paths, out_dir, *
 
     import h5py
 
+    from .maps import labelled_matrix
     from .plots import plot_delta_tracks, plot_dfim, plot_motif_pairs, plot_qq
     from .stats import assign_pval
     from .store import read_shard_tables, read_table
@@ -254,11 +255,9 @@ def plots_step(interactions_tsv, pairs_tsv, windows_tsv, shard_paths, out_dir, *
     best = table.groupby("window_id")["qval"].min().sort_values(kind="stable").index[:top]
     for rank, wid in enumerate(best, start=1):
         g = table[(table["window_id"] == wid) & (table["task"] == table["task"].iloc[0])]
-        src = list(dict.fromkeys(f"{n}@{s}" for n, s in zip(g["source_name"], g["source_win_start"])))
-        tgt = list(dict.fromkeys(f"{n}@{s}" for n, s in zip(g["target_name"], g["target_win_start"])))
-        M = np.full((len(src), len(tgt)), np.nan, np.float32)
-        for n, s, tn, ts, v in g[["source_name", "source_win_start", "target_name", "target_win_start", "score"]].itertuples(index=False):
-            M[src.index(f"{n}@{s}"), tgt.index(f"{tn}@{ts}")] = v
+        M, src, tgt = labelled_matrix([f"{n}@{s}" for n, s in zip(g["source_name"], g["source_win_start"])],
+                                      [f"{n}@{s}" for n, s in zip(g["target_name"], g["target_win_start"])],
+                                      g["score"].to_numpy())
         plot_dfim(M, os.path.join(out_dir, f"map_top{rank}.png"), source_names=src, target_names=tgt,
                   title=f"DFIM of {wid} (rank {rank})")
     shard_of = windows.set_index("window_id")["shard"]

@@ -15,6 +15,7 @@ deeplift's converter as the in-memory layer list it would have parsed from an ol
 from __future__ import annotations
 
 import contextlib
+import io
 import sys
 
 import numpy as np
@@ -82,19 +83,9 @@ def _patch_deeplift():
     deeplift.util._dfim_patched = True
 
 
-@contextlib.contextmanager
 def _quiet():
     """deeplift prints progress to stdout; keep it off ours (stdout may carry data)."""
-    with contextlib.redirect_stdout(_Null()):
-        yield
-
-
-class _Null:
-    def write(self, *_):
-        return 0
-
-    def flush(self):
-        pass
+    return contextlib.redirect_stdout(io.StringIO())
 
 
 def _as_int(v):

@@ -105,6 +105,8 @@ def score_null(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, opts: 
     # seed the null shuffles apart from the reference shuffles of the same window
     N = null_sequences(X, shuffles, seed=opts.seed + 1_000_003, kind=kind, ids=ids)
     nspecs = null_specs(specs, shuffles)
+    # global ids of the null sequences (window i, shuffle j), offset so their reference
+    # shuffles are not drawn with the same seeds as any real window's
     null_ids = (np.repeat(ids, shuffles) * shuffles + np.tile(np.arange(shuffles), len(ids))) + 10**9
     scored = score_sequences(model, N, nspecs, opts, scorer=scorer, ids=null_ids)
     fis = scored.fis

@@ -14,17 +14,7 @@ L = 64
 
 def demo_cnn(path, seed=0):
     """conv-relu-maxpool-dense-relu-dense-sigmoid, two tasks."""
-    tf_keras.utils.set_random_seed(seed)
-    m = tf_keras.Sequential([
-        tf_keras.Input((L, 4)),
-        tf_keras.layers.Conv1D(8, 7, activation="relu", padding="same"),
-        tf_keras.layers.MaxPooling1D(4),
-        tf_keras.layers.Flatten(),
-        tf_keras.layers.Dense(8, activation="relu"),
-        tf_keras.layers.Dense(2, activation="sigmoid"),
-    ])
-    m.save(path)
-    return path
+    return small_cnn(L, path, n_out=2, seed=seed)
 
 
 def deep_layers(keras, seed=0):

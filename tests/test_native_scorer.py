@@ -48,6 +48,23 @@ def deep_cnn(path, seed=0):
     return path
 
 
+def wide_cnn(path, seed=0):
+    """Convolutions wide enough (32 channels) that the native scorer takes their input gradient by FFT."""
+    tf_keras.utils.set_random_seed(seed)
+    m = tf_keras.Sequential([
+        tf_keras.Input((L, 4)),
+        tf_keras.layers.Conv1D(32, 7, activation="relu", padding="same"),
+        tf_keras.layers.Conv1D(32, 9, activation="relu", padding="valid"),
+        tf_keras.layers.MaxPooling1D(2),
+        tf_keras.layers.Conv1D(32, 8, activation="relu", padding="same"),
+        tf_keras.layers.Flatten(),
+        tf_keras.layers.Dense(16, activation="relu"),
+        tf_keras.layers.Dense(2, activation="sigmoid"),
+    ])
+    m.save(path)
+    return path
+
+
 def _assert_close(a, b, rel=1e-4):
     err = np.abs(a - b).max()
     assert err <= rel * np.abs(b).max(), f"max|a-b| = {err:.3g}, max|b| = {np.abs(b).max():.3g}"
@@ -56,10 +73,11 @@ def _assert_close(a, b, rel=1e-4):
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     d = tmp_path_factory.mktemp("native")
-    return {"demo": load_model(demo_cnn(d / "demo.h5")), "deep": load_model(deep_cnn(d / "deep.h5"))}
+    return {"demo": load_model(demo_cnn(d / "demo.h5")), "deep": load_model(deep_cnn(d / "deep.h5")),
+            "wide": load_model(wide_cnn(d / "wide.h5"))}
 
 
-@pytest.mark.parametrize("which", ["demo", "deep"])
+@pytest.mark.parametrize("which", ["demo", "deep", "wide"])
 @pytest.mark.parametrize("reference", ["gc", "zero", "shuffle"])
 def test_rescale_matches_deeplift_package(models, rng, which, reference):
     model = models[which]
@@ -71,7 +89,7 @@ def test_rescale_matches_deeplift_package(models, rng, which, reference):
     _assert_close(got.hyp, want.hyp)
 
 
-@pytest.mark.parametrize("which", ["demo", "deep"])
+@pytest.mark.parametrize("which", ["demo", "deep", "wide"])
 def test_grad_x_input_matches_deeplift_package(models, rng, which):
     model = models[which]
     X = random_onehot(rng, 12, L)
@@ -184,3 +202,41 @@ def test_rescale_sums_to_prediction_difference_on_a_functional_chain(tmp_path, r
     imp = compute_importance(model, X, method="rescale", backend="native", refs=refs, tasks=[0, 1])
     delta = model.logits(X) - model.logits(np.broadcast_to(refs[0, 0], X.shape).copy())
     np.testing.assert_allclose(imp.actual.sum(axis=(2, 3)).T, delta, atol=1e-5)
+
+
+def test_wide_model_takes_the_fft_gradient_path():
+    """The wide test model's second and third convolutions do go through the FFT gradient."""
+    from dfim.native_scorer import _fft_pays
+
+    assert _fft_pays(64, (9, 32, 32), "valid") and _fft_pays(28, (8, 32, 32), "same")
+    assert not _fft_pays(1000, (19, 4, 300), "same")  # one-hot input: im2col instead
+    assert _fft_pays(333, (11, 300, 200), "same")  # Basset's second layer
+
+
+@pytest.mark.parametrize("k, padding", [(11, "same"), (8, "same"), (9, "valid"), (5, "causal")])
+def test_fft_gradient_convolution_equals_the_direct_one(rng, k, padding):
+    """Forward bit for bit tf.nn.conv1d (+ bias); input gradient equal to autodiff's up to rounding."""
+    import tensorflow as tf
+
+    from dfim.native_scorer import _conv_fft_grad
+
+    n, length, cin, cout = 3, 50, 40, 33
+    W = rng.normal(0, 1, (k, cin, cout)).astype(np.float32)
+    b = tf.constant(rng.normal(0, 1, cout).astype(np.float32))
+    h = tf.constant(rng.normal(0, 1, (n, length, cin)).astype(np.float32))
+
+    def direct(v):
+        if padding == "causal":
+            return tf.nn.bias_add(tf.nn.conv1d(tf.pad(v, [[0, 0], [k - 1, 0], [0, 0]]), W, 1, "VALID"), b)
+        return tf.nn.bias_add(tf.nn.conv1d(v, W, 1, padding.upper()), b)
+
+    fft = _conv_fft_grad(W, b, padding, length)
+    g = tf.constant(rng.normal(0, 1, direct(h).shape).astype(np.float32))
+    out = {}
+    for name, fn in (("direct", direct), ("fft", fft)):
+        with tf.GradientTape() as tape:
+            tape.watch(h)
+            z = fn(h)
+        out[name] = z.numpy(), tape.gradient(z, h, output_gradients=g).numpy()
+    np.testing.assert_array_equal(out["fft"][0], out["direct"][0])
+    _assert_close(out["fft"][1], out["direct"][1], rel=1e-5)

@@ -49,14 +49,14 @@ def deep_cnn(path, seed=0):
 
 
 def wide_cnn(path, seed=0):
-    """Convolutions wide enough (32 channels) that the native scorer takes their input gradient by FFT."""
+    """Convolutions wide enough (64 channels) that the native scorer takes their input gradient by FFT."""
     tf_keras.utils.set_random_seed(seed)
     m = tf_keras.Sequential([
         tf_keras.Input((L, 4)),
-        tf_keras.layers.Conv1D(32, 7, activation="relu", padding="same"),
-        tf_keras.layers.Conv1D(32, 9, activation="relu", padding="valid"),
+        tf_keras.layers.Conv1D(64, 7, activation="relu", padding="same"),
+        tf_keras.layers.Conv1D(64, 9, activation="relu", padding="valid"),
         tf_keras.layers.MaxPooling1D(2),
-        tf_keras.layers.Conv1D(32, 8, activation="relu", padding="same"),
+        tf_keras.layers.Conv1D(64, 8, activation="relu", padding="same"),
         tf_keras.layers.Flatten(),
         tf_keras.layers.Dense(16, activation="relu"),
         tf_keras.layers.Dense(2, activation="sigmoid"),
@@ -208,7 +208,8 @@ def test_wide_model_takes_the_fft_gradient_path():
     """The wide test model's second and third convolutions do go through the FFT gradient."""
     from dfim.native_scorer import _fft_pays
 
-    assert _fft_pays(64, (9, 32, 32), "valid") and _fft_pays(28, (8, 32, 32), "same")
+    assert _fft_pays(64, (9, 64, 64), "valid") and _fft_pays(28, (8, 64, 64), "same")
+    assert not _fft_pays(50, (5, 32, 32), "same")  # the demo model's second layer: too narrow to pay
     assert not _fft_pays(1000, (19, 4, 300), "same")  # one-hot input: im2col instead
     assert _fft_pays(333, (11, 300, 200), "same")  # Basset's second layer
 
@@ -220,7 +221,7 @@ def test_fft_gradient_convolution_equals_the_direct_one(rng, k, padding):
 
     from dfim.native_scorer import _conv_fft_grad
 
-    n, length, cin, cout = 3, 50, 40, 33
+    n, length, cin, cout = 3, 50, 64, 70
     W = rng.normal(0, 1, (k, cin, cout)).astype(np.float32)
     b = tf.constant(rng.normal(0, 1, cout).astype(np.float32))
     h = tf.constant(rng.normal(0, 1, (n, length, cin)).astype(np.float32))

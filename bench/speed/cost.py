@@ -84,6 +84,34 @@ def forward_flops(keras_model) -> int:
     return sum(r["flops"] for r in layer_table(keras_model))
 
 
+def native_flops(keras_model) -> tuple[int, int]:
+    """FLOPs the native scorer executes per sequence: (forward, input gradient).
+
+    The forward is :func:`forward_flops`. The input gradient of a wide convolution goes
+    through the FFT where ``dfim.native_scorer._fft_pays`` says so: a complex
+    ``cout x cin`` product per frequency (``8 * F * cin * cout`` real FLOPs) plus a real
+    FFT of the ``cout`` upstream channels and an inverse one of the ``cin`` input
+    channels (``2.5 * P * log2 P`` FLOPs each, the usual count for a real transform).
+    Every other layer's gradient costs its forward FLOPs.
+    """
+    from dfim.native_scorer import _IM2COL_MAX_CHANNELS, _fft_length, _fft_pays, _pads
+
+    fwd = grad = 0
+    for r in layer_table(keras_model):
+        fwd += r["flops"]
+        layer = r["layer"]
+        if r["kind"] == "Conv1D" and layer.strides[0] == 1 and layer.dilation_rate[0] == 1:
+            k, cin, cout = layer.get_weights()[0].shape
+            L = r["in"][0]
+            if cin > _IM2COL_MAX_CHANNELS and _fft_pays(L, (k, cin, cout), layer.padding):
+                P = _fft_length(L + sum(_pads(k, layer.padding)))
+                F = P // 2 + 1
+                grad += 8 * F * cin * cout + 2.5 * P * math.log2(P) * (cin + cout)
+                continue
+        grad += r["flops"]
+    return int(fwd), int(grad)
+
+
 def changed_positions(keras_model, width: int) -> list[tuple[str, int, int]]:
     """fastISM-style locality: for a source of ``width`` bp in the middle of the input, how many
     output positions of each layer differ from the original's, and of how many.

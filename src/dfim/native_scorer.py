@@ -47,7 +47,7 @@ NATIVE_METHODS = ("grad_x_input", "integrated_gradients", "rescale")
 NEAR_ZERO = 1e-7  # deeplift.util.NEAR_ZERO_THRESHOLD
 IG_STEPS = 32
 _IM2COL_MAX_CHANNELS = 8  # Conv1D layers with at most this many input channels run as one matmul
-_FFT_MIN_CHANNELS = 32  # wide convolutions take their input gradient through the FFT when that
+_FFT_MIN_CHANNELS = 64  # wide convolutions take their input gradient through the FFT when that
 _FFT_MAX_COST = 0.5  # needs at most this fraction of the direct gradient's multiply-adds
 
 # layers that pass values through unchanged at inference time
@@ -88,10 +88,11 @@ def _activation_fns():
 class _Step:
     """One op of the translated model: ``kind`` is ``"linear"`` or ``"act"``."""
 
-    __slots__ = ("dfn", "fn", "kind", "mult", "name")
+    __slots__ = ("dfn", "fn", "heavy", "kind", "mult", "name")
 
-    def __init__(self, kind, fn, name, dfn=None):
+    def __init__(self, kind, fn, name, dfn=None, heavy=False):
         self.kind, self.fn, self.name, self.dfn, self.mult = kind, fn, name, dfn, None
+        self.heavy = heavy  # a convolution or dense layer: worth computing once per group of equal rows
 
 
 def _tuple1(v, what, layer):
@@ -190,7 +191,7 @@ def _translate(model: SequenceModel, target: str) -> list[_Step]:
                     z = tf.nn.conv1d(h, kernel, stride, pad.upper(), dilations=dil)
                     return z if bias is None else tf.nn.bias_add(z, bias)
 
-            steps.append(_Step("linear", conv, layer.name))
+            steps.append(_Step("linear", conv, layer.name, heavy=True))
             act_name = _activation_name(layer)
         elif kind == "Dense":
             w = layer.get_weights()
@@ -201,7 +202,7 @@ def _translate(model: SequenceModel, target: str) -> list[_Step]:
                 z = tf.matmul(h, kernel) if h.shape.rank == 2 else tf.tensordot(h, kernel, [[h.shape.rank - 1], [0]])
                 return z if bias is None else tf.nn.bias_add(z, bias)
 
-            steps.append(_Step("linear", dense, layer.name))
+            steps.append(_Step("linear", dense, layer.name, heavy=True))
             act_name = _activation_name(layer)
         elif kind in ("MaxPooling1D", "AveragePooling1D"):
             size = _tuple1(cfg["pool_size"], "pool_size", layer)
@@ -359,9 +360,10 @@ def _conv_fft_grad(kernel: np.ndarray, bias, padding: str, L: int):
     L_out = L + left + right - k + 1
     off = k - 1 - left
     spec = np.fft.rfft(np.pad(kernel[::-1].astype(np.float64), [(0, P - k), (0, 0), (0, 0)]), axis=0)
-    M = tf.constant(np.concatenate([np.concatenate([spec.real, spec.imag], -1),
-                                    np.concatenate([-spec.imag, spec.real], -1)], 1).astype(np.float32))
-    W = tf.constant(kernel)
+    with tf.init_scope():  # eager constants: built while tracing one graph, used by every later one
+        M = tf.constant(np.concatenate([np.concatenate([spec.real, spec.imag], -1),
+                                        np.concatenate([-spec.imag, spec.real], -1)], 1).astype(np.float32))
+        W = tf.constant(kernel)
 
     @tf.custom_gradient
     def conv(h):
@@ -391,16 +393,52 @@ def _activation_name(layer) -> str:
     return "linear" if act is None else getattr(act, "__name__", str(act))
 
 
-def _run(steps, h, on_act=None):
-    """Forward pass of a translated model; ``on_act(step, z)`` replaces each activation."""
+def _run(steps, h, on_act=None, group=None):
+    """Forward pass of a translated model; ``on_act(step, z)`` replaces each activation.
+
+    ``group`` (an int or a scalar tensor) says that rows come in runs of ``group``
+    equal rows (a sequence repeated once per reference): convolutions and dense layers
+    then compute each run once (:func:`_once_per_group`).
+    """
     import tensorflow as tf
 
     for step in steps:
         if step.kind == "act" and on_act is not None:
             h = on_act(step, h)
+        elif group is not None and step.heavy:
+            h = _once_per_group(step.fn, h, group)
         else:
             h = step.fn(h)
     return tf.reshape(h, (tf.shape(h)[0], -1))
+
+
+def _once_per_group(fn, h, group):
+    """``fn(h)`` for rows in runs of ``group`` equal rows: computed on one row per run, repeated.
+
+    With K references, Rescale needs K backward passes per sequence (the multipliers
+    depend on the reference) but only one forward pass: the activations of the
+    sequence are the same K times. The gradient is still taken for every row, through
+    ``fn`` itself, whose forward values on the repeated rows are then unused and never
+    computed (graph pruning); ``fn`` is linear here, so its gradient does not depend on
+    them.
+    """
+    import tensorflow as tf
+
+    @tf.custom_gradient
+    def op(v):
+        first = v[::group]
+        first.set_shape([None] + v.shape[1:])  # a tensor stride hides the static shape
+        z = tf.repeat(fn(first), group, axis=0)
+
+        def grad(g):
+            with tf.GradientTape() as tape:
+                tape.watch(v)
+                out = fn(v)
+            return tape.gradient(out, v, output_gradients=g)
+
+        return z, grad
+
+    return op(h)
 
 
 def _rescale_multiplier(step):
@@ -531,11 +569,12 @@ class NativeScorer:
             g = grad(tf.reshape(pts, (-1, L, 4)), task)
             return tf.reduce_mean(tf.reshape(g, (-1, S, L, 4)), axis=1)
 
-        def rescale(x, r, task, expand=None):
+        def rescale(x, r, task, expand=None, group=None):
             """x (m, L, 4); r (m or 1, L, 4), the reference activations broadcast over rows.
 
             ``expand`` maps each reference activation to ``x``'s rows, when ``r`` holds
-            only the distinct references (each is run through the network once).
+            only the distinct references (each is run through the network once);
+            ``group``: x's rows come in runs of that many equal rows (see ``_run``).
             """
             z_r = []
             _run(self._steps, r, on_act=lambda s, z: (z_r.append(z), s.fn(z))[1])
@@ -544,7 +583,7 @@ class NativeScorer:
             it = iter(z_r)
             with tf.GradientTape() as tape:
                 tape.watch(x)
-                y = _run(self._steps, x, on_act=lambda s, z: _rescale_op(s, z, next(it)))
+                y = _run(self._steps, x, on_act=lambda s, z: _rescale_op(s, z, next(it)), group=group)
                 y = tf.reduce_sum(y[:, task])
             return tape.gradient(y, x)
 
@@ -575,7 +614,7 @@ class NativeScorer:
                 return hyp_from(mult(x, refs, task), refs, b)
             r = tile_rows(refs, b)
             if method == "rescale":
-                m = rescale(tf.repeat(x, K, axis=0), refs, task, expand=lambda z: tile_rows(z, b))
+                m = rescale(tf.repeat(x, K, axis=0), refs, task, expand=lambda z: tile_rows(z, b), group=K)
             else:
                 m = mult(tf.repeat(x, K, axis=0), r, task)
             return hyp_from(m, r, b)
@@ -588,7 +627,7 @@ class NativeScorer:
             r = gather_rows(flat, index, K)
             xt = tf.repeat(x, K, axis=0)
             if method == "rescale":
-                m = rescale(xt, flat, task, expand=lambda z: gather_rows(z, index, K))
+                m = rescale(xt, flat, task, expand=lambda z: gather_rows(z, index, K), group=K)
             else:
                 m = mult(xt, r, task)
             return hyp_from(m, r, b)

@@ -241,3 +241,71 @@ def test_fft_gradient_convolution_equals_the_direct_one(rng, k, padding):
         out[name] = z.numpy(), tape.gradient(z, h, output_gradients=g).numpy()
     np.testing.assert_array_equal(out["fft"][0], out["direct"][0])
     _assert_close(out["fft"][1], out["direct"][1], rel=1e-5)
+
+
+def dense_head_cnn(path, batchnorm: bool, seed=0):
+    """conv-relu-pool, then Dense [-> batch normalisation with some negative scales] -> relu, Dense-relu, Dense."""
+    rng = np.random.default_rng(seed)
+    layers = [tf_keras.Input((L, 4)), tf_keras.layers.Conv1D(8, 7, activation="relu", padding="same"),
+              tf_keras.layers.MaxPooling1D(4), tf_keras.layers.Flatten(), tf_keras.layers.Dense(16)]
+    if batchnorm:
+        layers.append(tf_keras.layers.BatchNormalization())
+    layers += [tf_keras.layers.Activation("relu"), tf_keras.layers.Dropout(0.3),
+               tf_keras.layers.Dense(12, activation="relu"), tf_keras.layers.Dense(2, activation="sigmoid")]
+    m = tf_keras.Sequential(layers)
+    weights = []
+    for layer in m.layers:
+        ws = layer.get_weights()
+        if layer.__class__.__name__ == "BatchNormalization":
+            c = ws[0].shape[0]
+            ws = [rng.uniform(0.5, 2.0, c), rng.normal(0, 0.3, c), rng.normal(0, 0.5, c), rng.uniform(0.3, 3.0, c)]
+            ws[0][:3] = -0.7
+        else:
+            ws = [rng.normal(0, 0.4, w.shape) for w in ws]
+        weights += [np.asarray(w, np.float32) for w in ws]
+    m.set_weights(weights)
+    m.save(path)
+    return path
+
+
+@pytest.mark.parametrize("which", ["demo", "deep", "wide", "dense_head", "dense_head_bn"])
+@pytest.mark.parametrize("reference", ["gc", "zero", "shuffle"])
+def test_genomics_default_matches_deeplift_package(models, tmp_path, rng, which, reference):
+    """method deeplift: Rescale after convolutions, RevealCancel after dense layers (with batch norm too)."""
+    if which.startswith("dense_head"):
+        model = load_model(dense_head_cnn(tmp_path / "dh.h5", batchnorm=which.endswith("bn")))
+    else:
+        model = models[which]
+    X = random_onehot(rng, 12, L)
+    kw = {"method": "deeplift", "reference": reference, "n_refs": 3, "tasks": [0, 1], "seed": 7}
+    want = compute_importance(model, X, backend="deeplift", **kw)
+    got = compute_importance(model, X, backend="native", **kw)
+    _assert_close(got.actual, want.actual)
+    _assert_close(got.hyp, want.hyp)
+    if which.startswith("dense_head"):  # RevealCancel really differs from Rescale on these models
+        rescale = compute_importance(model, X, backend="native", **dict(kw, method="rescale"))
+        assert np.abs(rescale.actual - want.actual).max() > 1e-2 * np.abs(want.actual).max()
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_genomics_default_sums_to_prediction_difference(tmp_path, rng, seed):
+    """RevealCancel splits each unit's change into parts that add up to it: contributions sum to f(x) - f(r).
+
+    The zero reference makes some dense units' positive or negative part exactly zero,
+    where deeplift's pseudocount (reproduced here) decides the multiplier.
+    """
+    model = load_model(dense_head_cnn(tmp_path / "dh.h5", batchnorm=False, seed=seed))
+    X = random_onehot(rng, 10, L)
+    refs = make_references(X, "zero")
+    imp = compute_importance(model, X, method="deeplift", backend="native", refs=refs, tasks=[0, 1])
+    delta = model.logits(X) - model.logits(np.broadcast_to(refs[0, 0], X.shape).copy())
+    np.testing.assert_allclose(imp.actual.sum(axis=(2, 3)).T, delta, atol=1e-4 * (1 + np.abs(delta).max()))
+
+
+def test_genomics_default_needs_a_linear_layer_before_each_activation(tmp_path):
+    tf_keras.utils.set_random_seed(0)
+    tf_keras.Sequential([tf_keras.Input((L, 4)), tf_keras.layers.Conv1D(4, 5), tf_keras.layers.MaxPooling1D(2),
+                         tf_keras.layers.Activation("relu"), tf_keras.layers.Flatten(),
+                         tf_keras.layers.Dense(1)]).save(tmp_path / "m.h5")
+    with pytest.raises(ModelError, match="follows MaxPooling1D"):
+        make_scorer(load_model(tmp_path / "m.h5"), "deeplift", "native")

@@ -19,10 +19,15 @@ scores):
     layers and batch normalisation (inference mode) are linear, so plain gradients
     already are their DeepLIFT multipliers.
 
+``deeplift``
+    DeepLIFT's genomics default, as the ``deeplift`` package computes it: Rescale after
+    convolutions, RevealCancel after dense layers (:func:`_revealcancel_grad`, batch
+    normalisation between them allowed).
+
 Gradients and integrated gradients work on any Keras model the package can load
 (tf_keras or Keras 3), including layers the ``deeplift`` package cannot convert (e.g.
-a ``Multiply`` of two motif detectors). ``rescale`` needs a chain of layers
-(Sequential, or a functional model without branches) made of the layer types in
+a ``Multiply`` of two motif detectors). ``rescale`` and ``deeplift`` need a chain of
+layers (Sequential, or a functional model without branches) made of the layer types in
 ``_LINEAR_LAYERS``/activations; the model is translated once into a list of TensorFlow
 ops read from each layer's config and weights, so tf_keras ``.h5`` and Keras 3
 ``.keras`` files give the same program. The translation is checked against the Keras
@@ -31,8 +36,9 @@ model's own output when the scorer is built.
 Speed: every pass is a ``tf.function`` with a fixed input signature (no retracing per
 batch size). A reference shared by every sequence (``gc``, ``zero``) is run through
 the network once per batch, not once per sequence, so ``rescale`` against a shared
-reference costs one forward and one backward pass per sequence, like a gradient.
-Convolutions on one-hot input run as one matrix product (im2col); wide convolutions
+reference costs one forward and one backward pass per sequence, like a gradient; with
+K references per sequence, its convolutions and dense layers still run forward once
+(only the backward pass depends on the reference). Convolutions on one-hot input run as one matrix product (im2col); wide convolutions
 take their input gradient through the FFT where that needs at most half the
 multiply-adds (:func:`_conv_fft_grad`), their forward values staying TensorFlow's own.
 """
@@ -43,7 +49,8 @@ import numpy as np
 
 from .models import ModelError, SequenceModel
 
-NATIVE_METHODS = ("grad_x_input", "integrated_gradients", "rescale")
+NATIVE_METHODS = ("grad_x_input", "integrated_gradients", "rescale", "deeplift")
+_DEEPLIFT_RULES = ("rescale", "deeplift")  # methods that run the reference through the network
 NEAR_ZERO = 1e-7  # deeplift.util.NEAR_ZERO_THRESHOLD
 IG_STEPS = 32
 _IM2COL_MAX_CHANNELS = 8  # Conv1D layers with at most this many input channels run as one matmul
@@ -86,13 +93,19 @@ def _activation_fns():
 
 
 class _Step:
-    """One op of the translated model: ``kind`` is ``"linear"`` or ``"act"``."""
+    """One op of the translated model: ``kind`` is ``"linear"``, ``"act"`` or ``"block"``.
 
-    __slots__ = ("dfn", "fn", "heavy", "kind", "mult", "name")
+    ``layer``: the Keras layer class it came from; ``params``: a Dense layer's
+    ``(kernel, bias)`` or a batch normalisation's ``(scale, shift)``, for the
+    RevealCancel block (:func:`_genomics_default`).
+    """
 
-    def __init__(self, kind, fn, name, dfn=None, heavy=False):
+    __slots__ = ("dfn", "fn", "heavy", "kind", "layer", "mult", "name", "params")
+
+    def __init__(self, kind, fn, name, dfn=None, heavy=False, params=None):
         self.kind, self.fn, self.name, self.dfn, self.mult = kind, fn, name, dfn, None
         self.heavy = heavy  # a convolution or dense layer: worth computing once per group of equal rows
+        self.layer, self.params = None, params
 
 
 def _tuple1(v, what, layer):
@@ -202,7 +215,7 @@ def _translate(model: SequenceModel, target: str) -> list[_Step]:
                 z = tf.matmul(h, kernel) if h.shape.rank == 2 else tf.tensordot(h, kernel, [[h.shape.rank - 1], [0]])
                 return z if bias is None else tf.nn.bias_add(z, bias)
 
-            steps.append(_Step("linear", dense, layer.name, heavy=True))
+            steps.append(_Step("linear", dense, layer.name, heavy=True, params=(kernel, bias)))
             act_name = _activation_name(layer)
         elif kind in ("MaxPooling1D", "AveragePooling1D"):
             size = _tuple1(cfg["pool_size"], "pool_size", layer)
@@ -229,7 +242,7 @@ def _translate(model: SequenceModel, target: str) -> list[_Step]:
             scale = gamma / np.sqrt(var + np.float32(cfg.get("epsilon", 1e-3)))
             shift = beta - by["moving_mean"] * scale
             scale, shift = tf.constant(scale.astype(np.float32)), tf.constant(shift.astype(np.float32))
-            steps.append(_Step("linear", lambda h, s=scale, b=shift: h * s + b, layer.name))
+            steps.append(_Step("linear", lambda h, s=scale, b=shift: h * s + b, layer.name, params=(scale, shift)))
         elif kind == "Flatten":
             steps.append(_Step("linear", lambda h: tf.reshape(h, (tf.shape(h)[0], -1)), layer.name))
         elif kind == "Activation":
@@ -261,7 +274,130 @@ def _translate(model: SequenceModel, target: str) -> list[_Step]:
             step = _act_step(act_name, layer.name, final)
             if step is not None:
                 steps.append(step)
+    kinds = {layer.name: layer.__class__.__name__ for layer in layers}
+    for step in steps:
+        if step.kind == "linear":
+            step.layer = kinds[step.name]
     return steps
+
+
+def _genomics_default(steps: list[_Step]) -> list[_Step]:
+    """DeepLIFT's genomics default: Rescale after convolutions, RevealCancel after dense layers.
+
+    As in the ``deeplift`` package, the rule of an activation is chosen by the
+    linear layer before it (batch normalisation skipped). Each Dense [+ batch
+    normalisation] + activation after a Dense becomes one ``"block"`` step whose
+    gradient is the RevealCancel multiplier (:func:`_revealcancel_grad`).
+    """
+    out: list[_Step] = []
+    for step in steps:
+        if step.kind != "act":
+            out.append(step)
+            continue
+        j = len(out) - 1
+        while j >= 0 and out[j].layer == "BatchNormalization":
+            j -= 1
+        before = (out[j].layer or out[j].name) if j >= 0 else None
+        if before == "Conv1D":
+            out.append(step)
+        elif before == "Dense":
+            if len(out) - j > 2:
+                raise ModelError(f"activation {step.name!r}: more than one batch normalisation after a dense "
+                                 "layer is not supported by the native genomics default; use backend deeplift")
+            if step.dfn == "not-elementwise":
+                raise ModelError("DeepLIFT's RevealCancel rule is defined for element-wise activations only; a "
+                                 "final softmax needs model.target: preactivation")
+            parts = out[j:] + [step]
+            del out[j:]
+            out.append(_block(parts))
+        else:
+            raise ModelError(
+                f"activation {step.name!r} follows {before or 'the input'}, not a convolution or dense layer; "
+                "DeepLIFT's genomics default does not say which rule to use there (neither does the deeplift "
+                "package); use method rescale"
+            )
+    return out
+
+
+def _block(parts: list[_Step]) -> _Step:
+    """Dense [+ batch normalisation] + activation as one step carrying the RevealCancel gradient."""
+    dense, act = parts[0], parts[-1]
+    bn = parts[1].params if len(parts) == 3 else None
+
+    def fn(h):
+        for part in parts:
+            h = part.fn(h)
+        return h
+
+    step = _Step("block", fn, f"{dense.name}+{act.name}", params=(dense.params, bn, act.fn))
+    step.layer = "block"
+    return step
+
+
+def _pseudocount(t):
+    """deeplift's ``pseudocount_near_zero``: move |t| < NEAR_ZERO/2 to +-NEAR_ZERO (sign kept, 0 -> +)."""
+    import tensorflow as tf
+
+    small = tf.abs(t) < 0.5 * NEAR_ZERO
+    return t + tf.where(small, tf.where(t >= 0, NEAR_ZERO, -NEAR_ZERO), 0.0)
+
+
+def _revealcancel_grad(params, g, x, x_r):
+    """Multipliers of a Dense [+ BN] + activation block's input under RevealCancel (deeplift 0.6.13).
+
+    The dense layer splits the change of each unit, ``z - z_r``, into the part
+    coming from positive and from negative input contributions:
+    ``dz+ = [dx]+ W+ + [dx]- W-``, ``dz- = [dx]+ W- + [dx]- W+`` (batch normalisation
+    scales both, swapping them where its scale is negative). The activation gives
+    each part the average of its effect added first and added second:
+    ``dy+ = ((f(z_r + dz+) - f(z_r)) + (f(z_r + dz- + dz+) - f(z_r + dz-))) / 2``, and
+    likewise ``dy-``; the multipliers are ``g dy+ / dz+`` and ``g dy- / dz-``. Back
+    through the dense layer, an input that rose takes ``m+ W+^T + m- W-^T``, one
+    that fell ``m+ W-^T + m- W+^T``, one unchanged the mean of both through ``W^T``.
+    """
+    import tensorflow as tf
+
+    (W, b), bn, f = params
+    Wp, Wn = tf.nn.relu(W), -tf.nn.relu(-W)
+    dx = x - x_r
+    xp, xn = tf.nn.relu(dx), -tf.nn.relu(-dx)
+    zp = tf.matmul(xp, Wp) + tf.matmul(xn, Wn)
+    zn = tf.matmul(xp, Wn) + tf.matmul(xn, Wp)
+    z_r = tf.matmul(x_r, W)
+    z_r = z_r if b is None else z_r + b
+    if bn is not None:
+        scale, shift = bn
+        z_r = z_r * scale + shift
+        zp, zn = tf.where(scale > 0, zp * scale, zn * scale), tf.where(scale > 0, zn * scale, zp * scale)
+    # deeplift's operations in deeplift's order: where a part is exactly zero, its
+    # pseudocount makes the multiplier a float32 rounding of 1e-7, which only the same
+    # additions reproduce
+    zp, zn = _pseudocount(zp), _pseudocount(zn)
+    f_r, z_rp, z_rn = f(z_r), z_r + zp, z_r + zn
+    yp = 0.5 * ((f(z_rp) - f_r) + (f(z_rn + zp) - f(z_rn)))
+    yn = 0.5 * ((f(z_rn) - f_r) + (f(z_rp + zn) - f(z_rp)))
+    mp, mn = g * (yp / zp), g * (yn / zn)
+    if bn is not None:
+        pos, neg = tf.nn.relu(scale), -tf.nn.relu(-scale)
+        mp, mn = mp * pos + mn * neg, mp * neg + mn * pos
+    rose = tf.matmul(mp, Wp, transpose_b=True) + tf.matmul(mn, Wn, transpose_b=True)
+    fell = tf.matmul(mp, Wn, transpose_b=True) + tf.matmul(mn, Wp, transpose_b=True)
+    same = tf.matmul(0.5 * (mp + mn), W, transpose_b=True)
+    return tf.where(dx > 0, rose, tf.where(dx < 0, fell, same))
+
+
+def _revealcancel_op(step, x, x_r):
+    """The block's output, with the RevealCancel multipliers (against ``x_r``) as its gradient."""
+    import tensorflow as tf
+
+    @tf.custom_gradient
+    def op(v):
+        def grad(g):
+            return _revealcancel_grad(step.params, g, v, x_r)
+
+        return step.fn(v), grad
+
+    return op(x)
 
 
 def _im2col_conv(kernel, bias, padding: str):
@@ -403,7 +539,7 @@ def _run(steps, h, on_act=None, group=None):
     import tensorflow as tf
 
     for step in steps:
-        if step.kind == "act" and on_act is not None:
+        if step.kind in ("act", "block") and on_act is not None:
             h = on_act(step, h)
         elif group is not None and step.heavy:
             h = _once_per_group(step.fn, h, group)
@@ -536,15 +672,17 @@ class NativeScorer:
         self.reference_free = method == "grad_x_input"
         try:
             self._steps = _translate(model, target)
+            if method == "deeplift":
+                self._steps = _genomics_default(self._steps)
             self._check_translation(model.output_fn(target))
         except Exception as exc:
-            if method == "rescale":
+            if method in _DEEPLIFT_RULES:
                 if isinstance(exc, ModelError):
                     raise
-                raise ModelError(f"{model.path}: cannot translate the model for the rescale rule "
+                raise ModelError(f"{model.path}: cannot translate the model for the {method} rule "
                                  f"({type(exc).__name__}: {exc}); use backend deeplift") from exc
             self._steps = None  # gradients still work through the Keras model itself
-        if method == "rescale":
+        if method in _DEEPLIFT_RULES:
             _check_xla()
         if self._steps is not None:
             steps = self._steps
@@ -583,12 +721,14 @@ class NativeScorer:
             it = iter(z_r)
             with tf.GradientTape() as tape:
                 tape.watch(x)
-                y = _run(self._steps, x, on_act=lambda s, z: _rescale_op(s, z, next(it)), group=group)
+                y = _run(self._steps, x, group=group, on_act=lambda s, z: (
+                    _rescale_op if s.kind == "act" else _revealcancel_op)(s, z, next(it)))
                 y = tf.reduce_sum(y[:, task])
             return tape.gradient(y, x)
 
         self._grad = tf.function(grad, input_signature=[spec_x, spec_task])
-        mult = {"grad_x_input": lambda x, r, t: grad(x, t), "integrated_gradients": ig, "rescale": rescale}[method]
+        mult = {"grad_x_input": lambda x, r, t: grad(x, t), "integrated_gradients": ig, "rescale": rescale,
+                "deeplift": rescale}[method]
         self._mult_fn = mult
         self._rows = tf.function(mult, input_signature=[spec_x, spec_x, spec_task])
 
@@ -613,7 +753,7 @@ class NativeScorer:
             if refs.shape[0] == 1:
                 return hyp_from(mult(x, refs, task), refs, b)
             r = tile_rows(refs, b)
-            if method == "rescale":
+            if method in _DEEPLIFT_RULES:
                 m = rescale(tf.repeat(x, K, axis=0), refs, task, expand=lambda z: tile_rows(z, b), group=K)
             else:
                 m = mult(tf.repeat(x, K, axis=0), r, task)
@@ -626,7 +766,7 @@ class NativeScorer:
             flat = tf.reshape(refs, (-1, L, 4))
             r = gather_rows(flat, index, K)
             xt = tf.repeat(x, K, axis=0)
-            if method == "rescale":
+            if method in _DEEPLIFT_RULES:
                 m = rescale(xt, flat, task, expand=lambda z: gather_rows(z, index, K), group=K)
             else:
                 m = mult(xt, r, task)

@@ -281,6 +281,25 @@ def _translate(model: SequenceModel, target: str) -> list[_Step]:
     return steps
 
 
+def _pool_before_relu(steps: list[_Step]) -> list[_Step]:
+    """Each ReLU followed by max-pooling swapped with it: the same values and input gradient, cheaper.
+
+    ReLU is monotone, so ``maxpool(relu(z)) == relu(maxpool(z))``; the gradient goes to
+    the same arg-max (where the window's maximum is not positive, ReLU's gradient is 0
+    either way). Pooling first runs the ReLU and its gradient on a ``pool`` times
+    smaller tensor. For gradients only: a Rescale multiplier pairs the input's and the
+    reference's values at the same position, which pooling first would break.
+    """
+    out = list(steps)
+    i = 0
+    while i < len(out) - 1:
+        if out[i].kind == "act" and out[i].name == "relu" and out[i + 1].layer == "MaxPooling1D":
+            out[i], out[i + 1] = out[i + 1], out[i]
+            i += 1
+        i += 1
+    return out
+
+
 def _genomics_default(steps: list[_Step]) -> list[_Step]:
     """DeepLIFT's genomics default: Rescale after convolutions, RevealCancel after dense layers.
 
@@ -674,6 +693,8 @@ class NativeScorer:
             self._steps = _translate(model, target)
             if method == "deeplift":
                 self._steps = _genomics_default(self._steps)
+            elif method not in _DEEPLIFT_RULES:
+                self._steps = _pool_before_relu(self._steps)
             self._check_translation(model.output_fn(target))
         except Exception as exc:
             if method in _DEEPLIFT_RULES:
@@ -707,15 +728,29 @@ class NativeScorer:
             g = grad(tf.reshape(pts, (-1, L, 4)), task)
             return tf.reduce_mean(tf.reshape(g, (-1, S, L, 4)), axis=1)
 
+        def reference_acts(r):
+            """The inputs of every activation/block step for references r (n, L, 4)."""
+            z_r = []
+            _run(self._steps, r, on_act=lambda s, z: (z_r.append(z), s.fn(z))[1])
+            return z_r
+
+        n_acts = sum(step.kind in ("act", "block") for step in (self._steps or []))
+
         def rescale(x, r, task, expand=None, group=None):
             """x (m, L, 4); r (m or 1, L, 4), the reference activations broadcast over rows.
 
             ``expand`` maps each reference activation to ``x``'s rows, when ``r`` holds
-            only the distinct references (each is run through the network once);
+            only the distinct references (each is run through the network once); with
+            ``r`` of shape (u, K, L, 4), each of the u sets runs on its own, so its
+            activations do not depend on which other sets share the batch (TensorFlow's
+            kernels round differently for different batch sizes).
             ``group``: x's rows come in runs of that many equal rows (see ``_run``).
             """
-            z_r = []
-            _run(self._steps, r, on_act=lambda s, z: (z_r.append(z), s.fn(z))[1])
+            if r.shape.rank == 4:
+                z_r = tf.map_fn(reference_acts, r, fn_output_signature=[tf.float32] * n_acts)
+                z_r = [tf.reshape(z, tf.concat([[-1], tf.shape(z)[2:]], 0)) for z in z_r]
+            else:
+                z_r = reference_acts(r)
             if expand is not None:
                 z_r = [expand(z) for z in z_r]
             it = iter(z_r)
@@ -767,7 +802,7 @@ class NativeScorer:
             r = gather_rows(flat, index, K)
             xt = tf.repeat(x, K, axis=0)
             if method in _DEEPLIFT_RULES:
-                m = rescale(xt, flat, task, expand=lambda z: gather_rows(z, index, K), group=K)
+                m = rescale(xt, refs, task, expand=lambda z: gather_rows(z, index, K), group=K)
             else:
                 m = mult(xt, r, task)
             return hyp_from(m, r, b)
@@ -808,14 +843,15 @@ class NativeScorer:
         X = np.asarray(X, np.float32)
         t = tf.constant(int(task), tf.int32)
         if self.reference_free:
-            parts = [self._grad(tf.constant(X[i : i + batch_size]), t).numpy() for i in range(0, len(X), batch_size)]
+            parts = [self._grad(_rows(X[i : i + batch_size], batch_size), t).numpy()[: len(X[i : i + batch_size])]
+                     for i in range(0, len(X), batch_size)]
         else:
             if R is None:
                 raise ValueError(f"method {self.method} needs references")
             R = np.asarray(R, np.float32)
             step = self._rows_per_call(batch_size, 1)
-            parts = [self._rows(tf.constant(X[i : i + step]), tf.constant(R[i : i + step]), t).numpy()
-                     for i in range(0, len(X), step)]
+            parts = [self._rows(_rows(X[i : i + step], step), _rows(R[i : i + step], step), t).numpy()[
+                : len(X[i : i + step])] for i in range(0, len(X), step)]
         return np.concatenate(parts) if parts else np.zeros_like(X)
 
     def hypothetical(self, X: np.ndarray, refs: np.ndarray, ref_index: np.ndarray, task: int,
@@ -825,6 +861,10 @@ class NativeScorer:
         X : ``(n, L, 4)``; refs : ``(n_r, K, L, 4)``; ref_index : ``(n,)`` row of ``refs``
         for each sequence. A single reference set (``n_r == 1``) is run through the
         network once per batch rather than once per sequence.
+
+        Every call runs the same number of rows (the last batch is padded): TensorFlow's
+        kernels round differently for different batch sizes, and a sequence's scores
+        must not depend on how many others share its shard.
         """
         import tensorflow as tf
 
@@ -838,17 +878,28 @@ class NativeScorer:
             shared = tf.constant(refs[0])
             fn = self._hyp_one if K == 1 else self._hyp_shared
             for i in range(0, n, step):
-                out[i : i + step] = fn(tf.constant(X[i : i + step]), shared, t).numpy()
+                m = len(X[i : i + step])
+                out[i : i + m] = fn(_rows(X[i : i + step], step), shared, t).numpy()[:m]
             return out
         for i in range(0, n, step):
             # mutants share their original's references: run each distinct set through the network once
             sets, index = np.unique(ref_index[i : i + step], return_inverse=True)
-            out[i : i + step] = self._hyp_each(tf.constant(X[i : i + step]), tf.constant(refs[sets]),
-                                               tf.constant(index.astype(np.int32)), t).numpy()
+            m = len(index)
+            out[i : i + m] = self._hyp_each(_rows(X[i : i + step], step), tf.constant(refs[sets]),
+                                            _rows(index.astype(np.int32), step), t).numpy()[:m]
         return out
 
     def close(self):
         pass
+
+
+def _rows(a: np.ndarray, n: int):
+    """``a`` padded with zero rows to ``n`` rows, as a tensor (a fixed batch shape for every call)."""
+    import tensorflow as tf
+
+    if len(a) < n:
+        a = np.concatenate([a, np.zeros((n - len(a),) + a.shape[1:], a.dtype)])
+    return tf.constant(a)
 
 
 _THREADS_SET = []

@@ -214,16 +214,18 @@ def main(argv=None):
                 for lab, (t, act) in res.items():
                     extra.append((name, lab, len(X), *t.best(threads), rel_diff(act, base), tie_rows(act, base)))
             if name == "basset":
-                # the workflow's default reference setting on the big model: K=10 shuffles, DFIM-shaped batch
+                # the workflow's default references on the big model: K=10 shuffles, DFIM-shaped batches;
+                # Rescale, and the genomics default (the workflow's default method)
                 n0 = 4 if not a.quick else 1
                 Xd, idx = dfim_batch(rng, X[:n0], 10, 15, gc_background(0.46))
                 refs = make_references(X[:n0], "shuffle", n_refs=10, seed=1)
-                jobs = [(f"{lab} rescale shuffle K=10 (DFIM batch)", make_scorer(model, "rescale", be, threads=threads),
-                         {"refs": refs, "ref_index": idx, "batch_size": 256}) for lab, be, _ in VARIANTS[:2]]
-                res = time_variants(model, Xd, jobs, a.rounds, threads, log)
-                base = res[jobs[1][0]][1]
-                for lab, (t, act) in res.items():
-                    extra.append((name, lab, len(Xd), *t.best(threads), rel_diff(act, base), tie_rows(act, base)))
+                for meth in ("rescale", "deeplift"):
+                    jobs = [(f"{lab} {meth} shuffle K=10 (DFIM batch)", make_scorer(model, meth, be, threads=threads),
+                             {"refs": refs, "ref_index": idx, "batch_size": 256}) for lab, be, _ in VARIANTS[:2]]
+                    res = time_variants(model, Xd, jobs, a.rounds, threads, log)
+                    base = res[jobs[1][0]][1]
+                    for lab, (t, act) in res.items():
+                        extra.append((name, lab, len(Xd), *t.best(threads), rel_diff(act, base), tie_rows(act, base)))
                 s = NativeScorer(model, "grad_x_input", threads=threads)
                 pb = min(128, n)
                 layer_prof = cost.profile_layers(s._steps, model.length, pb, threads)
@@ -337,7 +339,8 @@ def write_report(a, mach, threads, load0, load1, mm, peak_wall, peak_cpu, result
           "DFIM run with the workflow's default references. The native scorer runs each distinct reference set "
           "through the network once per batch, and each sequence's convolutions and dense layers once for its 10 "
           "references (only the backward pass, whose Rescale multipliers depend on the reference, is run 10 "
-          "times). Integrated gradients costs 32 gradient passes per sequence. The Keras 3 row scores the same "
+          "times). *deeplift* = DeepLIFT's genomics default (Rescale after convolutions, RevealCancel after "
+          "dense layers), the workflow's default method. Integrated gradients costs 32 gradient passes per sequence. The Keras 3 row scores the same "
           "weights saved as a Keras 3 `.keras` archive (which the deeplift package cannot read) and compares with "
           "deeplift on the tf_keras copy. *rows beyond 1e-4*: sequences whose contributions differ from "
           "deeplift's by more than 1e-4 x max|deeplift| (see the note on max-pool ties below).\n")
@@ -426,10 +429,14 @@ def write_report(a, mach, threads, load0, load1, mm, peak_wall, peak_cpu, result
     w("**Max-pool ties.** Contributions are discontinuous where two inputs of a max-pool window are nearly "
       "equal: the gradient goes to the arg-max, and a rounding-level change of the forward values can move it. "
       "TensorFlow's convolution does not give bit-identical outputs for different batch sizes on this CPU "
-      "(oneDNN picks its algorithm by shape), so the native scorer's shared forward pass for K references "
-      "(computed on 1/K of the rows) can resolve such a tie differently from deeplift, on random-weight "
-      "Basset in a few sequences (the *rows beyond 1e-4* column counts them); neither answer is more correct. "
-      "The tests check the 1e-4 agreement on small models, where no such ties occur.\n")
+      "(oneDNN picks its algorithm by shape: measured on basset, batches of 25 and 250 rows differ in the "
+      "last bits, batches of 7 and 25 do not). The native scorer's batches have other shapes than "
+      "deeplift's (the forward pass of K references' rows once per sequence, each reference set on its own), "
+      "so on random-weight Basset it can resolve such a tie differently from deeplift in a few sequences (the "
+      "*rows beyond 1e-4* column counts them); neither answer is more correct. Within the native scorer every "
+      "call has the same shape (the last batch is padded), so a sequence's scores do not depend on its shard "
+      "(the workflow's tables are byte-identical across shard sizes, tests/test_resume.py). The tests check "
+      "the 1e-4 agreement with deeplift on small models, where no such ties occur.\n")
 
     if locality:
         w("## Locality (fastISM-style): what a source that changes only a window could save\n")

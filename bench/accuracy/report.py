@@ -21,7 +21,8 @@ WORKFLOW_DEFAULT_NOTE = (
     "benchmark was designed: DeepLIFT (genomics default) with the GC reference. Following the result below, the "
     "workflow's default is now DeepLIFT (genomics default) with 10 dinucleotide-shuffled references and empirical "
     "per-task p-values (`importance.reference: shuffle` in `config/config.yaml` and the schema), the best setting "
-    "meeting both targets.\n")
+    "meeting both targets, computed by the native scorer (`importance.backend: native`, the row "
+    "`deeplift [native, ref shuffle×10 (DeepSHAP-style)]`; the same numbers as the deeplift package's row).\n")
 
 
 def f3(x) -> str:

@@ -80,6 +80,8 @@ def methods_to_run(quick: bool) -> list[Method]:
             out.append(Method("native", m, "gc"))
     if "rescale" in native:
         out.append(Method("native", "rescale", "shuffle"))
+    if "deeplift" in native:  # the workflow's default since the native genomics default exists
+        out.append(Method("native", "deeplift", "shuffle"))
     return out
 
 

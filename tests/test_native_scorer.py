@@ -65,6 +65,31 @@ def wide_cnn(path, seed=0):
     return path
 
 
+def dense_head_cnn(path, batchnorm: bool, seed=0):
+    """conv-relu-pool, then Dense [-> batch normalisation with some negative scales] -> relu, Dense-relu, Dense."""
+    rng = np.random.default_rng(seed)
+    layers = [tf_keras.Input((L, 4)), tf_keras.layers.Conv1D(8, 7, activation="relu", padding="same"),
+              tf_keras.layers.MaxPooling1D(4), tf_keras.layers.Flatten(), tf_keras.layers.Dense(16)]
+    if batchnorm:
+        layers.append(tf_keras.layers.BatchNormalization())
+    layers += [tf_keras.layers.Activation("relu"), tf_keras.layers.Dropout(0.3),
+               tf_keras.layers.Dense(12, activation="relu"), tf_keras.layers.Dense(2, activation="sigmoid")]
+    m = tf_keras.Sequential(layers)
+    weights = []
+    for layer in m.layers:
+        ws = layer.get_weights()
+        if layer.__class__.__name__ == "BatchNormalization":
+            c = ws[0].shape[0]
+            ws = [rng.uniform(0.5, 2.0, c), rng.normal(0, 0.3, c), rng.normal(0, 0.5, c), rng.uniform(0.3, 3.0, c)]
+            ws[0][:3] = -0.7
+        else:
+            ws = [rng.normal(0, 0.4, w.shape) for w in ws]
+        weights += [np.asarray(w, np.float32) for w in ws]
+    m.set_weights(weights)
+    m.save(path)
+    return path
+
+
 def _assert_close(a, b, rel=1e-4):
     err = np.abs(a - b).max()
     assert err <= rel * np.abs(b).max(), f"max|a-b| = {err:.3g}, max|b| = {np.abs(b).max():.3g}"
@@ -74,19 +99,33 @@ def _assert_close(a, b, rel=1e-4):
 def models(tmp_path_factory):
     d = tmp_path_factory.mktemp("native")
     return {"demo": load_model(demo_cnn(d / "demo.h5")), "deep": load_model(deep_cnn(d / "deep.h5")),
-            "wide": load_model(wide_cnn(d / "wide.h5"))}
+            "wide": load_model(wide_cnn(d / "wide.h5")),
+            "dense_head": load_model(dense_head_cnn(d / "dh.h5", batchnorm=False)),
+            "dense_head_bn": load_model(dense_head_cnn(d / "dh_bn.h5", batchnorm=True))}
 
 
-@pytest.mark.parametrize("which", ["demo", "deep", "wide"])
+@pytest.mark.parametrize("which", ["demo", "deep", "wide", "dense_head", "dense_head_bn"])
 @pytest.mark.parametrize("reference", ["gc", "zero", "shuffle"])
-def test_rescale_matches_deeplift_package(models, rng, which, reference):
+@pytest.mark.parametrize("method", ["rescale", "deeplift"])
+def test_deeplift_rules_match_deeplift_package(models, rng, method, which, reference):
+    """rescale, and deeplift (genomics default: RevealCancel after dense layers, with batch norm too)."""
     model = models[which]
     X = random_onehot(rng, 12, L)
-    kw = {"method": "rescale", "reference": reference, "n_refs": 3, "tasks": [0, 1], "seed": 7}
+    kw = {"method": method, "reference": reference, "n_refs": 3, "tasks": [0, 1], "seed": 7}
     want = compute_importance(model, X, backend="deeplift", **kw)
     got = compute_importance(model, X, backend="native", **kw)
     _assert_close(got.actual, want.actual)
     _assert_close(got.hyp, want.hyp)
+
+
+@pytest.mark.parametrize("which", ["dense_head", "dense_head_bn"])
+def test_revealcancel_differs_from_rescale_after_dense_layers(models, rng, which):
+    """So the genomics-default comparison above does test the RevealCancel block."""
+    X = random_onehot(rng, 12, L)
+    kw = {"reference": "gc", "tasks": [0, 1], "backend": "native"}
+    dl = compute_importance(models[which], X, method="deeplift", **kw).actual
+    rescale = compute_importance(models[which], X, method="rescale", **kw).actual
+    assert np.abs(rescale - dl).max() > 1e-2 * np.abs(dl).max()
 
 
 @pytest.mark.parametrize("which", ["demo", "deep", "wide"])
@@ -241,50 +280,6 @@ def test_fft_gradient_convolution_equals_the_direct_one(rng, k, padding):
         out[name] = z.numpy(), tape.gradient(z, h, output_gradients=g).numpy()
     np.testing.assert_array_equal(out["fft"][0], out["direct"][0])
     _assert_close(out["fft"][1], out["direct"][1], rel=1e-5)
-
-
-def dense_head_cnn(path, batchnorm: bool, seed=0):
-    """conv-relu-pool, then Dense [-> batch normalisation with some negative scales] -> relu, Dense-relu, Dense."""
-    rng = np.random.default_rng(seed)
-    layers = [tf_keras.Input((L, 4)), tf_keras.layers.Conv1D(8, 7, activation="relu", padding="same"),
-              tf_keras.layers.MaxPooling1D(4), tf_keras.layers.Flatten(), tf_keras.layers.Dense(16)]
-    if batchnorm:
-        layers.append(tf_keras.layers.BatchNormalization())
-    layers += [tf_keras.layers.Activation("relu"), tf_keras.layers.Dropout(0.3),
-               tf_keras.layers.Dense(12, activation="relu"), tf_keras.layers.Dense(2, activation="sigmoid")]
-    m = tf_keras.Sequential(layers)
-    weights = []
-    for layer in m.layers:
-        ws = layer.get_weights()
-        if layer.__class__.__name__ == "BatchNormalization":
-            c = ws[0].shape[0]
-            ws = [rng.uniform(0.5, 2.0, c), rng.normal(0, 0.3, c), rng.normal(0, 0.5, c), rng.uniform(0.3, 3.0, c)]
-            ws[0][:3] = -0.7
-        else:
-            ws = [rng.normal(0, 0.4, w.shape) for w in ws]
-        weights += [np.asarray(w, np.float32) for w in ws]
-    m.set_weights(weights)
-    m.save(path)
-    return path
-
-
-@pytest.mark.parametrize("which", ["demo", "deep", "wide", "dense_head", "dense_head_bn"])
-@pytest.mark.parametrize("reference", ["gc", "zero", "shuffle"])
-def test_genomics_default_matches_deeplift_package(models, tmp_path, rng, which, reference):
-    """method deeplift: Rescale after convolutions, RevealCancel after dense layers (with batch norm too)."""
-    if which.startswith("dense_head"):
-        model = load_model(dense_head_cnn(tmp_path / "dh.h5", batchnorm=which.endswith("bn")))
-    else:
-        model = models[which]
-    X = random_onehot(rng, 12, L)
-    kw = {"method": "deeplift", "reference": reference, "n_refs": 3, "tasks": [0, 1], "seed": 7}
-    want = compute_importance(model, X, backend="deeplift", **kw)
-    got = compute_importance(model, X, backend="native", **kw)
-    _assert_close(got.actual, want.actual)
-    _assert_close(got.hyp, want.hyp)
-    if which.startswith("dense_head"):  # RevealCancel really differs from Rescale on these models
-        rescale = compute_importance(model, X, backend="native", **dict(kw, method="rescale"))
-        assert np.abs(rescale.actual - want.actual).max() > 1e-2 * np.abs(want.actual).max()
 
 
 @pytest.mark.parametrize("seed", [0, 2])

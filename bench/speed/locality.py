@@ -50,7 +50,7 @@ def build(model, steps, method: str = "grad_x_input"):
     """
     import tensorflow as tf
 
-    from dfim.native_scorer import _rescale_op, _run
+    from dfim.native_scorer import _rescale_op, _run, _vjp
 
     plan = []  # per step: ("conv", kernel, bias, k, left, right) | ("pool", p) | ("act",) | ("other",)
     windowed = True
@@ -82,14 +82,7 @@ def build(model, steps, method: str = "grad_x_input"):
             rows = tf.repeat(tf.range(tf.shape(v)[0])[:, None], w_out, axis=1)
             pos = a[:, None] + tf.range(w_out)[None, :]
             z = tf.tensor_scatter_nd_update(z_orig, tf.stack([rows, pos], -1), win)
-
-            def grad(g):
-                with tf.GradientTape() as tape:
-                    tape.watch(v)
-                    out = fn(v)
-                return tape.gradient(out, v, output_gradients=g)
-
-            return z, grad
+            return z, lambda g: _vjp(fn, v, g)  # the whole input gradient, as the native scorer's
 
         return op(h)
 

@@ -585,15 +585,23 @@ def _once_per_group(fn, h, group):
         first.set_shape([None] + v.shape[1:])  # a tensor stride hides the static shape
         z = tf.repeat(fn(first), group, axis=0)
 
-        def grad(g):
-            with tf.GradientTape() as tape:
-                tape.watch(v)
-                out = fn(v)
-            return tape.gradient(out, v, output_gradients=g)
-
-        return z, grad
+        return z, lambda g: _vjp(fn, v, g)
 
     return op(h)
+
+
+def _vjp(fn, v, g):
+    """``g`` pulled back through ``fn`` at ``v``: ``(d fn / d v)^T g``.
+
+    ``fn``'s own forward values are not used, so in a graph they are never computed
+    (pruned), only its gradient ops run.
+    """
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        tape.watch(v)
+        out = fn(v)
+    return tape.gradient(out, v, output_gradients=g)
 
 
 def _rescale_multiplier(step):

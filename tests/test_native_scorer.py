@@ -17,6 +17,22 @@ def demo_cnn(path, seed=0):
     return small_cnn(L, path, n_out=2, seed=seed)
 
 
+def _random_weights(m, rng, negative_scales: int):
+    """Random weights, with non-trivial batch-norm statistics (gamma, beta, moving mean, moving
+    variance) and the first ``negative_scales`` batch-norm scales negative."""
+    weights = []
+    for layer in m.layers:
+        ws = layer.get_weights()
+        if layer.__class__.__name__ == "BatchNormalization":
+            c = ws[0].shape[0]
+            ws = [rng.uniform(0.5, 2.0, c), rng.normal(0, 0.3, c), rng.normal(0, 0.5, c), rng.uniform(0.3, 3.0, c)]
+            ws[0][:negative_scales] = -0.7
+        else:
+            ws = [rng.normal(0, 0.4, w.shape) for w in ws]
+        weights += [np.asarray(w, np.float32) for w in ws]
+    m.set_weights(weights)
+
+
 def deep_layers(keras, seed=0):
     """3x conv-batchnorm-relu-maxpool, then two dense layers; layers of ``keras`` (tf_keras or Keras 3)."""
     layers = [keras.Input((L, 4))]
@@ -26,19 +42,7 @@ def deep_layers(keras, seed=0):
     layers += [keras.layers.Flatten(), keras.layers.Dense(16, activation="relu"),
                keras.layers.Dense(2, activation="sigmoid")]
     m = keras.Sequential(layers)
-    rng = np.random.default_rng(seed)
-    # random weights with non-trivial batch-norm statistics (gamma, beta, moving mean, moving variance)
-    weights = []
-    for layer in m.layers:
-        ws = layer.get_weights()
-        if layer.__class__.__name__ == "BatchNormalization":
-            c = ws[0].shape[0]
-            ws = [rng.uniform(0.5, 2.0, c), rng.normal(0, 0.3, c), rng.normal(0, 0.5, c), rng.uniform(0.3, 3.0, c)]
-            ws[0][0] = -0.7  # a negative scale too
-        else:
-            ws = [rng.normal(0, 0.4, w.shape) for w in ws]
-        weights += [np.asarray(w, np.float32) for w in ws]
-    m.set_weights(weights)
+    _random_weights(m, np.random.default_rng(seed), negative_scales=1)
     return m
 
 
@@ -75,17 +79,7 @@ def dense_head_cnn(path, batchnorm: bool, seed=0):
     layers += [tf_keras.layers.Activation("relu"), tf_keras.layers.Dropout(0.3),
                tf_keras.layers.Dense(12, activation="relu"), tf_keras.layers.Dense(2, activation="sigmoid")]
     m = tf_keras.Sequential(layers)
-    weights = []
-    for layer in m.layers:
-        ws = layer.get_weights()
-        if layer.__class__.__name__ == "BatchNormalization":
-            c = ws[0].shape[0]
-            ws = [rng.uniform(0.5, 2.0, c), rng.normal(0, 0.3, c), rng.normal(0, 0.5, c), rng.uniform(0.3, 3.0, c)]
-            ws[0][:3] = -0.7
-        else:
-            ws = [rng.normal(0, 0.4, w.shape) for w in ws]
-        weights += [np.asarray(w, np.float32) for w in ws]
-    m.set_weights(weights)
+    _random_weights(m, rng, negative_scales=3)
     m.save(path)
     return path
 

@@ -373,6 +373,8 @@ def _revealcancel_grad(params, g, x, x_r):
     likewise ``dy-``; the multipliers are ``g dy+ / dz+`` and ``g dy- / dz-``. Back
     through the dense layer, an input that rose takes ``m+ W+^T + m- W-^T``, one
     that fell ``m+ W-^T + m- W+^T``, one unchanged the mean of both through ``W^T``.
+    The forward part repeats deeplift's operations exactly (see below); the backward
+    part is the same linear map computed with fewer products.
     """
     import tensorflow as tf
 
@@ -399,10 +401,12 @@ def _revealcancel_grad(params, g, x, x_r):
     if bn is not None:
         pos, neg = tf.nn.relu(scale), -tf.nn.relu(-scale)
         mp, mn = mp * pos + mn * neg, mp * neg + mn * pos
-    rose = tf.matmul(mp, Wp, transpose_b=True) + tf.matmul(mn, Wn, transpose_b=True)
-    fell = tf.matmul(mp, Wn, transpose_b=True) + tf.matmul(mn, Wp, transpose_b=True)
-    same = tf.matmul(0.5 * (mp + mn), W, transpose_b=True)
-    return tf.where(dx > 0, rose, tf.where(dx < 0, fell, same))
+    # rose = m+ W+^T + m- W-^T and fell = m+ W-^T + m- W+^T are (S + D) / 2 and (S - D) / 2
+    # with S = (m+ + m-) W^T and D = (m+ - m-) |W|^T: two products instead of five (the
+    # masks depend on dx alone, so this changes rounding only)
+    S = tf.matmul(mp + mn, W, transpose_b=True)
+    D = tf.matmul(mp - mn, tf.abs(W), transpose_b=True)
+    return 0.5 * tf.where(dx > 0, S + D, tf.where(dx < 0, S - D, S))
 
 
 def _revealcancel_op(step, x, x_r):

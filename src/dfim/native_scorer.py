@@ -38,9 +38,12 @@ batch size). A reference shared by every sequence (``gc``, ``zero``) is run thro
 the network once per batch, not once per sequence, so ``rescale`` against a shared
 reference costs one forward and one backward pass per sequence, like a gradient; with
 K references per sequence, its convolutions and dense layers still run forward once
-(only the backward pass depends on the reference). Convolutions on one-hot input run as one matrix product (im2col); wide convolutions
-take their input gradient through the FFT where that needs at most half the
-multiply-adds (:func:`_conv_fft_grad`), their forward values staying TensorFlow's own.
+(only the backward pass depends on the reference). Convolutions on one-hot input run
+as one matrix product (im2col); wide convolutions take their input gradient through
+the FFT where that needs at most half the multiply-adds (:func:`_conv_fft_grad`),
+their forward values staying TensorFlow's own. Every call has the same batch shape
+(the last batch is padded), because TensorFlow's kernels round differently for
+different batch sizes and a sequence's scores must not depend on its shard.
 """
 
 from __future__ import annotations

@@ -116,18 +116,16 @@ def time_variants(model, X, jobs, rounds, threads, log):
     return {k: (t, a) for k, (t, a) in res.items()}
 
 
-def dfim_batch(rng, X, refs_per_seq: int, mutants_per_seq: int, gc_row):
+def dfim_batch(rng, X, mutants_per_seq: int, gc_row):
     """Originals followed by mutants (a 10 bp source set to the GC background), each row pointing at its
-    original's references: the shape of a DFIM scoring batch."""
+    original: the shape of a DFIM scoring batch. Returns (rows, original of each row, mutants' source starts)."""
     n, L, _ = X.shape
-    rows, index = [X], [np.arange(n)]
-    for i in range(n):
-        m = np.repeat(X[i : i + 1], mutants_per_seq, axis=0)
-        for j, s in enumerate(rng.integers(0, L - 10, mutants_per_seq)):
-            m[j, s : s + 10] = gc_row
-        rows.append(m)
-        index.append(np.full(mutants_per_seq, i))
-    return np.concatenate(rows), np.concatenate(index)
+    starts = np.concatenate([rng.integers(0, L - 10, mutants_per_seq) for _ in range(n)])
+    index = np.concatenate([np.arange(n), np.repeat(np.arange(n), mutants_per_seq)])
+    rows = X[index]
+    for j, s in enumerate(starts, start=n):
+        rows[j, s : s + 10] = gc_row
+    return rows, index, starts
 
 
 def main(argv=None):
@@ -190,7 +188,7 @@ def main(argv=None):
             if name == "demo":
                 # DFIM-shaped batches: originals + mutants, K=10 shuffled references per original
                 n0 = 16 if not a.quick else 4
-                Xd, idx = dfim_batch(rng, X[:n0], 10, 15, gc_background(0.46))
+                Xd, idx, _ = dfim_batch(rng, X[:n0], 15, gc_background(0.46))
                 refs = make_references(X[:n0], "shuffle", n_refs=10, seed=1)
                 jobs = [(f"{lab} rescale shuffle K=10 (DFIM batch)", make_scorer(model, "rescale", be, threads=threads),
                          {"refs": refs, "ref_index": idx, "batch_size": 256}) for lab, be, _ in VARIANTS[:2]]
@@ -218,7 +216,7 @@ def main(argv=None):
                 # the workflow's default references on the big model: K=10 shuffles, DFIM-shaped batches;
                 # Rescale, and the genomics default (the workflow's default method)
                 n0 = 4 if not a.quick else 1
-                Xd, idx = dfim_batch(rng, X[:n0], 10, 15, gc_background(0.46))
+                Xd, idx, _ = dfim_batch(rng, X[:n0], 15, gc_background(0.46))
                 refs = make_references(X[:n0], "shuffle", n_refs=10, seed=1)
                 for meth in ("rescale", "deeplift"):
                     jobs = [(f"{lab} {meth} shuffle K=10 (DFIM batch)", make_scorer(model, meth, be, threads=threads),
@@ -253,14 +251,9 @@ def main(argv=None):
                     locality[w] = (cost.changed_positions(model.keras_model, w), cost.locality_flops(model.keras_model, w))
                 # the prototype: mutants' convolutions computed only on their changed window
                 n0 = 16 if not a.quick else 2
-                X0 = X[:n0]
-                starts = rng.integers(0, model.length - 10, n0 * 15)
-                orig_index = np.repeat(np.arange(n0), 15)
-                mut = X0[orig_index].copy()
-                for j, st in enumerate(starts):
-                    mut[j, st : st + 10] = gc_background(0.46)
-                loc_proto = locality_proto.measure(model, lambda m: NativeScorer(model, m, threads=threads), X0, mut,
-                                                   orig_index, starts, 10, a.rounds, threads, cost.Timer)
+                Xd, idx, starts = dfim_batch(rng, X[:n0], 15, gc_background(0.46))
+                loc_proto = locality_proto.measure(model, lambda m: NativeScorer(model, m, threads=threads), Xd[:n0],
+                                                   Xd[n0:], idx[n0:], starts, 10, a.rounds, threads, cost.Timer)
                 for m_, (full, win, diff, beyond, rows) in loc_proto.items():
                     log(f"  locality prototype {m_}: full {rows / full[1]:.1f} seq/s CPU, windowed {rows / win[1]:.1f}, "
                         f"max rel. diff {diff:.1e}")

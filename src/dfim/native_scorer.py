@@ -103,11 +103,10 @@ class _Step:
     RevealCancel block (:func:`_genomics_default`).
     """
 
-    __slots__ = ("dfn", "fn", "heavy", "kind", "layer", "mult", "name", "params")
+    __slots__ = ("dfn", "fn", "kind", "layer", "mult", "name", "params")
 
-    def __init__(self, kind, fn, name, dfn=None, heavy=False, params=None):
+    def __init__(self, kind, fn, name, dfn=None, params=None):
         self.kind, self.fn, self.name, self.dfn, self.mult = kind, fn, name, dfn, None
-        self.heavy = heavy  # a convolution or dense layer: worth computing once per group of equal rows
         self.layer, self.params = None, params
 
 
@@ -207,7 +206,7 @@ def _translate(model: SequenceModel, target: str) -> list[_Step]:
                     z = tf.nn.conv1d(h, kernel, stride, pad.upper(), dilations=dil)
                     return z if bias is None else tf.nn.bias_add(z, bias)
 
-            steps.append(_Step("linear", conv, layer.name, heavy=True))
+            steps.append(_Step("linear", conv, layer.name))
             act_name = _activation_name(layer)
         elif kind == "Dense":
             w = layer.get_weights()
@@ -218,7 +217,7 @@ def _translate(model: SequenceModel, target: str) -> list[_Step]:
                 z = tf.matmul(h, kernel) if h.shape.rank == 2 else tf.tensordot(h, kernel, [[h.shape.rank - 1], [0]])
                 return z if bias is None else tf.nn.bias_add(z, bias)
 
-            steps.append(_Step("linear", dense, layer.name, heavy=True, params=(kernel, bias)))
+            steps.append(_Step("linear", dense, layer.name, params=(kernel, bias)))
             act_name = _activation_name(layer)
         elif kind in ("MaxPooling1D", "AveragePooling1D"):
             size = _tuple1(cfg["pool_size"], "pool_size", layer)
@@ -567,7 +566,7 @@ def _run(steps, h, on_act=None, group=None):
     for step in steps:
         if step.kind in ("act", "block") and on_act is not None:
             h = on_act(step, h)
-        elif group is not None and step.heavy:
+        elif group is not None and step.layer in ("Conv1D", "Dense"):  # the layers worth computing once
             h = _once_per_group(step.fn, h, group)
         else:
             h = step.fn(h)
@@ -858,14 +857,14 @@ class NativeScorer:
         X = np.asarray(X, np.float32)
         t = tf.constant(int(task), tf.int32)
         if self.reference_free:
-            parts = [self._grad(_rows(X[i : i + batch_size], batch_size), t).numpy()[: len(X[i : i + batch_size])]
+            parts = [self._grad(_padded(X[i : i + batch_size], batch_size), t).numpy()[: len(X[i : i + batch_size])]
                      for i in range(0, len(X), batch_size)]
         else:
             if R is None:
                 raise ValueError(f"method {self.method} needs references")
             R = np.asarray(R, np.float32)
             step = self._rows_per_call(batch_size, 1)
-            parts = [self._rows(_rows(X[i : i + step], step), _rows(R[i : i + step], step), t).numpy()[
+            parts = [self._rows(_padded(X[i : i + step], step), _padded(R[i : i + step], step), t).numpy()[
                 : len(X[i : i + step])] for i in range(0, len(X), step)]
         return np.concatenate(parts) if parts else np.zeros_like(X)
 
@@ -894,21 +893,21 @@ class NativeScorer:
             fn = self._hyp_one if K == 1 else self._hyp_shared
             for i in range(0, n, step):
                 m = len(X[i : i + step])
-                out[i : i + m] = fn(_rows(X[i : i + step], step), shared, t).numpy()[:m]
+                out[i : i + m] = fn(_padded(X[i : i + step], step), shared, t).numpy()[:m]
             return out
         for i in range(0, n, step):
             # mutants share their original's references: run each distinct set through the network once
             sets, index = np.unique(ref_index[i : i + step], return_inverse=True)
             m = len(index)
-            out[i : i + m] = self._hyp_each(_rows(X[i : i + step], step), tf.constant(refs[sets]),
-                                            _rows(index.astype(np.int32), step), t).numpy()[:m]
+            out[i : i + m] = self._hyp_each(_padded(X[i : i + step], step), tf.constant(refs[sets]),
+                                            _padded(index.astype(np.int32), step), t).numpy()[:m]
         return out
 
     def close(self):
         pass
 
 
-def _rows(a: np.ndarray, n: int):
+def _padded(a: np.ndarray, n: int):
     """``a`` padded with zero rows to ``n`` rows, as a tensor (a fixed batch shape for every call)."""
     import tensorflow as tf
 

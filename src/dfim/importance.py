@@ -130,8 +130,8 @@ def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", refere
     X : ``(n, L, 4)`` float32 inputs (one-hot, or soft rows inside perturbed sources).
     method : ``deeplift`` (genomics default), ``rescale``, ``revealcancel``,
         ``grad_x_input`` or ``guided_backprop`` with ``backend="deeplift"``;
-        ``grad_x_input``, ``integrated_gradients`` or ``rescale`` with ``backend="native"``
-        (works on Keras 3 ``.keras`` models too).
+        ``deeplift``, ``rescale``, ``grad_x_input`` or ``integrated_gradients`` with
+        ``backend="native"`` (the same numbers, faster; works on Keras 3 ``.keras`` models too).
     reference : ``gc`` (background of GC fraction ``gc``), ``zero``, or ``shuffle``
         (``n_refs`` dinucleotide shuffles per sequence, scores averaged).
     tasks : model output indices to score.

@@ -431,7 +431,8 @@ def _im2col_conv(kernel, bias, padding: str):
     TensorFlow's convolution kernels reach about half the machine's matmul rate when
     the input has 4 channels, and a quarter for the input gradient; copying the ``k``
     shifted windows side by side (``(n, L, k*4)``) turns both into plain matrix
-    products. The result is the same convolution.
+    products. The result is the same convolution, bit for bit (the bias is added to
+    the product's 2-D result, where TensorFlow fuses it into the matmul).
     """
     import tensorflow as tf
 
@@ -446,18 +447,20 @@ def _im2col_conv(kernel, bias, padding: str):
         Lp = L + left + right
         Lout = Lp - k + 1
         cols = tf.concat([p[:, i : i + Lout] for i in range(k)], axis=-1)
-        z = tf.reshape(tf.matmul(tf.reshape(cols, (-1, k * cin)), W), (-1, Lout, cout))
+        z = tf.matmul(tf.reshape(cols, (-1, k * cin)), W)
+        z = tf.reshape(z if bias is None else tf.nn.bias_add(z, bias), (-1, Lout, cout))
 
         def grad(g):
-            gc = tf.reshape(tf.matmul(tf.reshape(g, (-1, cout)), W, transpose_b=True), (-1, Lout, k, cin))
-            gp = tf.add_n([tf.pad(gc[:, :, i], [[0, 0], [i, Lp - Lout - i], [0, 0]]) for i in range(k)])
-            return gp[:, left : left + L]
+            # the k shifted windows' gradients summed back (col2im), window-major so that each
+            # shift moves whole contiguous rows rather than 4-float pieces
+            gc = tf.matmul(tf.reshape(g, (-1, cout)), W, transpose_b=True)  # (n Lout, k cin)
+            gc = tf.reshape(tf.transpose(gc), (k, cin, -1, Lout))
+            gp = tf.add_n([tf.pad(gc[i], [[0, 0], [0, 0], [i, Lp - Lout - i]]) for i in range(k)])
+            return tf.transpose(gp[:, :, left : left + L], (1, 2, 0))
 
         return z, grad
 
-    if bias is None:
-        return conv
-    return lambda h: tf.nn.bias_add(conv(h), bias)
+    return conv
 
 
 def _pads(k: int, padding: str) -> tuple[int, int]:
@@ -503,10 +506,13 @@ def _conv_fft_grad(kernel: np.ndarray, bias, padding: str, L: int):
     ``k - 1 - left`` in a length ``P >= L + left + right`` (so nothing wraps around),
     multiplied per frequency by the conjugate spectrum of the flipped kernel, cropped
     to the input. Per frequency the channels mix through one complex ``cout x cin``
-    product, written as one real matmul ``[Re Y, Im Y] @ M^T`` with
-    ``M = [[Re G, Im G], [-Im G, Re G]]``, batched over the frequencies. For Basset's
-    second layer (333 x 300 -> 200, width 11) that is 5x fewer multiply-adds than the
-    direct gradient; it agrees with it to float32 rounding (about 1e-6 relative).
+    product, written as one real matmul of ``[Re Y, Im Y]`` (the spectrum's real and
+    imaginary parts side by side) with ``[[Re G, -Im G], [Im G, Re G]]`` (``G^T``), batched over
+    the frequencies; its columns are ordered so that each input channel's real and
+    imaginary parts come out adjacent, the complex layout the inverse FFT reads, so
+    the spectra change type without copies. For Basset's second layer (333 x 300 ->
+    200, width 11) that is 5x fewer multiply-adds than the direct gradient; it agrees
+    with it to float32 rounding (about 1e-6 relative).
 
     Only the gradient: the forward values decide ReLU signs and max-pool arg-maxes,
     discontinuities where the FFT's larger rounding error (relative to the whole
@@ -518,12 +524,15 @@ def _conv_fft_grad(kernel: np.ndarray, bias, padding: str, L: int):
     k, cin, cout = kernel.shape
     left, right = _pads(k, padding)
     P = _fft_length(L + left + right)
+    F = P // 2 + 1
     L_out = L + left + right - k + 1
     off = k - 1 - left
-    spec = np.fft.rfft(np.pad(kernel[::-1].astype(np.float64), [(0, P - k), (0, 0), (0, 0)]), axis=0)
+    G = np.fft.rfft(np.pad(kernel[::-1].astype(np.float64), [(0, P - k), (0, 0), (0, 0)]), axis=0)  # (F, cin, cout)
+    # Y conj(G)^T: real part Re Y Re G^T + Im Y Im G^T, imaginary Im Y Re G^T - Re Y Im G^T
+    Gt = np.transpose(G, (0, 2, 1))  # (F, cout, cin)
+    M = np.stack([np.concatenate([Gt.real, Gt.imag], 1), np.concatenate([-Gt.imag, Gt.real], 1)], -1)
     with tf.init_scope():  # eager constants: built while tracing one graph, used by every later one
-        M = tf.constant(np.concatenate([np.concatenate([spec.real, spec.imag], -1),
-                                        np.concatenate([-spec.imag, spec.real], -1)], 1).astype(np.float32))
+        M = tf.constant(M.reshape(F, 2 * cout, 2 * cin).astype(np.float32))
         W = tf.constant(kernel)
 
     @tf.custom_gradient
@@ -538,10 +547,10 @@ def _conv_fft_grad(kernel: np.ndarray, bias, padding: str, L: int):
 
         def grad(g):
             g = tf.pad(tf.transpose(g, (0, 2, 1)), [[0, 0], [0, 0], [off, P - off - L_out]])
-            s = tf.signal.rfft(g, fft_length=[P])  # (b, cout, F)
-            s = tf.transpose(tf.concat([tf.math.real(s), tf.math.imag(s)], axis=1), (2, 0, 1))
-            y = tf.transpose(tf.matmul(s, M, transpose_b=True), (1, 2, 0))  # (b, 2 cin, F)
-            y = tf.signal.irfft(tf.complex(y[:, :cin], y[:, cin:]), fft_length=[P])
+            s = tf.bitcast(tf.signal.rfft(g, fft_length=[P]), tf.float32)  # (b, cout, F, re/im)
+            s = tf.reshape(tf.transpose(s, (2, 0, 3, 1)), (F, -1, 2 * cout))  # (F, b, [Re; Im] cout)
+            y = tf.reshape(tf.matmul(s, M), (F, -1, cin, 2))  # (F, b, cin, re/im)
+            y = tf.signal.irfft(tf.bitcast(tf.transpose(y, (1, 2, 0, 3)), tf.complex64), fft_length=[P])
             return tf.transpose(y[:, :, :L], (0, 2, 1))
 
         return z, grad

@@ -276,6 +276,60 @@ def test_fft_gradient_convolution_equals_the_direct_one(rng, k, padding):
     _assert_close(out["fft"][1], out["direct"][1], rel=1e-5)
 
 
+@pytest.mark.parametrize("size, length", [(3, 40), (4, 37), (2, 9)])
+def test_fused_relu_maxpool_equals_tensorflows_ops(rng, size, length):
+    """ReLU + max-pool as one XLA step: values, gradient and Rescale gradient bit for bit those of
+    TensorFlow's ReLU and MaxPool ops, with ties (equal values, all-negative windows) in the input
+    and a length that leaves inputs past the last window."""
+    import tensorflow as tf
+
+    from dfim.native_scorer import _act_step, _fuse_relu_pool, _rescale_op, _Step
+
+    relu = _act_step("relu", "conv", False)
+    pool = _Step("linear", lambda h: tf.nn.max_pool1d(h, size, size, "VALID"), "pool", params=(size, size, "VALID"))
+    pool.layer = "MaxPooling1D"
+    (fused,) = _fuse_relu_pool([relu, pool])
+    assert fused.layer == "ReLUMaxPool" and fused.kind == "act"
+
+    z = tf.constant(np.round(rng.normal(0, 1, (5, length, 6)), 1).astype(np.float32))  # rounding makes ties
+    z_r = tf.constant(np.round(rng.normal(0, 1, (1, length, 6)), 1).astype(np.float32))
+    g = tf.constant(rng.normal(0, 1, (5, length // size, 6)).astype(np.float32))
+    out = {}
+    for name, plain, rescale in (
+        ("ops", lambda v: pool.fn(tf.nn.relu(v)), lambda v: pool.fn(_rescale_op(relu, v, z_r))),
+        ("fused", fused.fn, lambda v: _rescale_op(fused, v, z_r)),
+    ):
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(z)
+            y, y_res = plain(z), rescale(z)
+        out[name] = [t.numpy() for t in (y, y_res, tape.gradient(y, z, output_gradients=g),
+                                         tape.gradient(y_res, z, output_gradients=g))]
+    for a, b in zip(out["fused"], out["ops"]):
+        np.testing.assert_array_equal(a, b)
+    assert (out["ops"][2] == 0).mean() > 0.5 and np.abs(out["ops"][3]).max() > 0
+
+
+def test_only_relu_with_non_overlapping_valid_max_pooling_is_fused(tmp_path):
+    tf_keras.utils.set_random_seed(0)
+    tf_keras.Sequential([
+        tf_keras.Input((L, 4)),
+        tf_keras.layers.Conv1D(4, 5, activation="relu"), tf_keras.layers.MaxPooling1D(2),  # fused
+        tf_keras.layers.Conv1D(4, 5, activation="relu"), tf_keras.layers.MaxPooling1D(3, strides=2),  # overlapping
+        tf_keras.layers.Conv1D(4, 5, activation="tanh"), tf_keras.layers.MaxPooling1D(2),  # not a ReLU
+        tf_keras.layers.Flatten(), tf_keras.layers.Dense(1),
+    ]).save(tmp_path / "m.h5")
+    scorer = make_scorer(load_model(tmp_path / "m.h5"), "rescale", "native")
+    acts = [(s.layer, s.name.split("+")[0]) for s in scorer._steps if s.kind == "act"]
+    assert acts == [("ReLUMaxPool", "relu"), (None, "relu"), (None, "tanh")]
+
+
+def test_test_models_take_the_fused_relu_maxpool_step(models):
+    """So the comparisons with the deeplift package above cover it."""
+    for which in ("demo", "deep", "wide", "dense_head"):
+        steps = make_scorer(models[which], "rescale", "native")._steps
+        assert any(s.layer == "ReLUMaxPool" for s in steps), which
+
+
 @pytest.mark.parametrize("seed", [0, 2])
 def test_genomics_default_sums_to_prediction_difference(tmp_path, rng, seed):
     """RevealCancel splits each unit's change into parts that add up to it: contributions sum to f(x) - f(r).

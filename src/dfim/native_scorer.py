@@ -225,7 +225,7 @@ def _translate(model: SequenceModel, target: str) -> list[_Step]:
             pad = cfg.get("padding", "valid").upper()
             op = tf.nn.max_pool1d if kind == "MaxPooling1D" else tf.nn.avg_pool1d
             steps.append(_Step("linear", lambda h, op=op, size=size, stride=stride, pad=pad: op(h, size, stride, pad),
-                               layer.name))
+                               layer.name, params=(size, stride, pad)))
         elif kind in ("GlobalMaxPooling1D", "GlobalAveragePooling1D"):
             keep = bool(cfg.get("keepdims", False))
             op = tf.reduce_max if kind == "GlobalMaxPooling1D" else tf.reduce_mean
@@ -300,6 +300,93 @@ def _pool_before_relu(steps: list[_Step]) -> list[_Step]:
             i += 1
         i += 1
     return out
+
+
+def _fuse_relu_pool(steps: list[_Step]) -> list[_Step]:
+    """Each ReLU followed by non-overlapping max-pooling (stride = size, valid) made one step.
+
+    The largest tensors of a genomics CNN are its first convolution's output
+    (Basset: 1000 x 300 floats per sequence); TensorFlow's ReLU, max-pool and their
+    gradients each pass over them in memory. As one step (:func:`_relu_pool`), the
+    forward pass and each gradient (plain, or Rescale against a reference) are one
+    XLA-compiled pass. Same values and gradients, bit for bit; kind ``"act"``, so
+    Rescale still sees the pre-activation of every ReLU.
+    """
+    out: list[_Step] = []
+    for step in steps:
+        prev = out[-1] if out else None
+        if (step.layer == "MaxPooling1D" and step.params[0] == step.params[1] and step.params[2] == "VALID"
+                and prev is not None and prev.kind == "act" and prev.name == "relu"):
+            fused = _Step("act", None, f"relu+{step.name}", params=(step.params[0],))
+            fused.layer = "ReLUMaxPool"
+            fused.fn = _relu_pool(fused)
+            out[-1] = fused
+        else:
+            out.append(step)
+    return out
+
+
+def _pool_windows(z, size: int):
+    """(b, L, C) -> (b, L // size, size, C): the windows of a valid max-pool with stride = size."""
+    import tensorflow as tf
+
+    n = z.shape[1] // size
+    return tf.reshape(z[:, : n * size], (-1, n, size, z.shape[2]))
+
+
+def _pool_route(a, g):
+    """``g (b, n, C)`` sent to the first arg-max of each window of ``a (b, n, size, C)``.
+
+    The first, as TensorFlow's MaxPoolGrad (and so the ``deeplift`` package) does where
+    a window holds equal values (often: ReLU outputs of 0); ArgMax picks the smallest
+    index among equal values, in XLA as in TensorFlow's kernel.
+    """
+    import tensorflow as tf
+
+    size = a.shape[2]
+    first = tf.argmax(a, axis=2, output_type=tf.int32)[:, :, None]
+    j = tf.reshape(tf.range(size), (1, 1, size, 1))
+    return tf.where(tf.equal(j, first), g[:, :, None], tf.zeros_like(g)[:, :, None])
+
+
+def _unpool(gw, L: int):
+    """Window gradients (b, n, size, C) back to (b, L, C); inputs past the last window get 0."""
+    import tensorflow as tf
+
+    n, size, C = gw.shape[1:]
+    return tf.pad(tf.reshape(gw, (-1, n * size, C)), [[0, 0], [0, L - n * size], [0, 0]])
+
+
+def _relu_pool(step: _Step):
+    """``maxpool(relu(z))`` with its gradient, each an XLA-compiled pass (see :func:`_fuse_relu_pool`).
+
+    Sets ``step.mult``: the Rescale version's gradient, ``g`` times the Rescale
+    multiplier against ``z_r`` at each window's arg-max (used by :func:`_rescale_op`).
+    """
+    import tensorflow as tf
+
+    _check_xla()
+    size = step.params[0]
+
+    def forward(z):
+        return tf.reduce_max(tf.nn.relu(_pool_windows(z, size)), axis=2)
+
+    def grad(g, z):
+        w = _pool_windows(z, size)
+        return _unpool(_pool_route(tf.nn.relu(w), g) * tf.cast(w > 0, g.dtype), z.shape[1])
+
+    def rescale_grad(g, z, z_r):
+        w, w_r = _pool_windows(z, size), _pool_windows(z_r, size)
+        return _unpool(_rescale_factor(tf.nn.relu, lambda v: tf.cast(v > 0, v.dtype), w, w_r)
+                       * _pool_route(tf.nn.relu(w), g), z.shape[1])
+
+    forward, grad, step.mult = _compiled(forward), _compiled(grad), _compiled(rescale_grad)
+
+    @tf.custom_gradient
+    def op(z):
+        return forward(z), lambda g: grad(g, z)
+
+    return op
 
 
 def _genomics_default(steps: list[_Step]) -> list[_Step]:
@@ -630,24 +717,47 @@ def _rescale_multiplier(step):
         raise ModelError("the rescale rule is defined for element-wise activations only; a final softmax "
                          "needs model.target: preactivation")
     f, df = step.fn, step.dfn
-
-    def mult(g, z, z_r):
-        if df is None:
-            with tf.GradientTape() as tape:
-                tape.watch(z_r)
-                f_r = f(z_r)
-            d_r = tape.gradient(f_r, z_r)
-        else:
-            f_r, d_r = f(z_r), df(z_r)
-        dz = z - z_r
-        near = tf.abs(dz) < NEAR_ZERO
-        m = tf.where(near, d_r, (f(z) - f_r) / tf.where(near, tf.ones_like(dz), dz))
-        return g * m
-
-    return tf.function(mult, jit_compile=_XLA[0])
+    return _compiled(lambda g, z, z_r: g * _rescale_factor(f, df, z, z_r))
 
 
-_XLA = [True]  # set to False to run the rescale multipliers without XLA
+def _rescale_factor(f, df, z, z_r):
+    """DeepLIFT's Rescale multiplier of activation ``f`` at ``z`` against ``z_r`` (``df``: f', None = autodiff)."""
+    import tensorflow as tf
+
+    if df is None:
+        with tf.GradientTape() as tape:
+            tape.watch(z_r)
+            f_r = f(z_r)
+        d_r = tape.gradient(f_r, z_r)
+    else:
+        f_r, d_r = f(z_r), df(z_r)
+    dz = z - z_r
+    near = tf.abs(dz) < NEAR_ZERO
+    return tf.where(near, d_r, (f(z) - f_r) / tf.where(near, tf.ones_like(dz), dz))
+
+
+_XLA = [True]  # set to False to run the Rescale multipliers and fused ReLU + max-pool steps without XLA
+
+
+def _compiled(fn):
+    """``fn`` compiled by XLA (where available), traced once per shape of its arguments' rows.
+
+    A plain ``tf.function`` is traced again inside every graph that calls it (each
+    scoring function, each batch shape); a signature with a free batch dimension makes
+    one trace serve them all.
+    """
+    import tensorflow as tf
+
+    traced = {}
+
+    def call(*args):
+        key = tuple((tuple(a.shape[1:]), a.dtype) for a in args)
+        if key not in traced:
+            sig = [tf.TensorSpec((None,) + shape, dtype) for shape, dtype in key]
+            traced[key] = tf.function(fn, jit_compile=_XLA[0], input_signature=sig)
+        return traced[key](*args)
+
+    return call
 
 
 def _check_xla() -> None:
@@ -667,7 +777,7 @@ def _rescale_op(step, z_x, z_r):
     """``f(z_x)`` whose gradient is the DeepLIFT Rescale multiplier against ``z_r``."""
     import tensorflow as tf
 
-    if getattr(step, "mult", None) is None:
+    if step.mult is None:
         step.mult = _rescale_multiplier(step)
     mult = step.mult
 
@@ -716,7 +826,8 @@ class NativeScorer:
             self._steps = _translate(model, target)
             if method == "deeplift":
                 self._steps = _genomics_default(self._steps)
-            elif method not in _DEEPLIFT_RULES:
+            self._steps = _fuse_relu_pool(self._steps)
+            if method not in _DEEPLIFT_RULES:
                 self._steps = _pool_before_relu(self._steps)
             self._check_translation(model.output_fn(target))
         except Exception as exc:
@@ -843,7 +954,8 @@ class NativeScorer:
         import tensorflow as tf
 
         x = tf.constant(x)
-        a = _run(self._steps, x).numpy()
+        # in a graph, as scoring runs it (eagerly, each compiled step would be traced for this call alone)
+        a = tf.function(lambda v: _run(self._steps, v))(x).numpy()
         b = keras_fn(x).numpy().reshape(len(a), -1)
         if a.shape != b.shape or not np.allclose(a, b, rtol=1e-4, atol=1e-4 * (1 + np.abs(b).max())):
             raise ModelError(

@@ -61,6 +61,8 @@ def build(model, steps, method: str = "grad_x_input"):
             plan.append(("conv",) + _conv_layer(model, step))
         elif step.kind == "linear" and step.layer == "MaxPooling1D":
             plan.append(("pool", _pool_layer(model, step)))
+        elif step.layer == "ReLUMaxPool":  # ReLU + max-pool as one step
+            plan.append(("pool", step.params[0]))
         elif step.kind == "act" or step.layer == "BatchNormalization":
             plan.append(("elementwise",))
         elif step.layer in ("Flatten", "Dense"):
@@ -102,7 +104,10 @@ def build(model, steps, method: str = "grad_x_input"):
                 h_o = z_o
             elif p[0] == "pool":
                 pool = p[1]
-                h_o, h_m = step.fn(h_o), step.fn(h_m)
+                if step.kind == "act" and on_act is not None:
+                    h_o, h_m = on_act(step, h_o, "o"), on_act(step, h_m, "m")
+                else:
+                    h_o, h_m = step.fn(h_o), step.fn(h_m)
                 L_out = h_m.shape[1]
                 w = min(L_out, (w + pool - 1) // pool + 1)
                 a = tf.clip_by_value(a // pool, 0, L_out - w)

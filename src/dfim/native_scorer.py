@@ -369,22 +369,32 @@ def _relu_pool(step: _Step):
     size = step.params[0]
 
     def forward(z):
-        return tf.reduce_max(tf.nn.relu(_pool_windows(z, size)), axis=2)
+        """The pooled ReLU and, for its gradient, each window's arg-max (``size`` where the max is 0)."""
+        a = tf.nn.relu(_pool_windows(z, size))
+        top = tf.reduce_max(a, axis=2)
+        first = tf.argmax(a, axis=2, output_type=tf.int32)  # the first among equal values, as MaxPoolGrad
+        return top, tf.cast(tf.where(top > 0, first, size), tf.uint8 if size < 255 else tf.int32)
 
-    def grad(g, z):
-        w = _pool_windows(z, size)
-        return _unpool(_pool_route(tf.nn.relu(w), g) * tf.cast(w > 0, g.dtype), z.shape[1])
+    def grad(g, where, L):
+        j = tf.reshape(tf.cast(tf.range(size), where.dtype), (1, 1, size, 1))
+        return _unpool(tf.where(tf.equal(j, where[:, :, None]), g[:, :, None], tf.zeros_like(g)[:, :, None]), L)
 
     def rescale_grad(g, z, z_r):
         w, w_r = _pool_windows(z, size), _pool_windows(z_r, size)
         return _unpool(_rescale_factor(tf.nn.relu, lambda v: tf.cast(v > 0, v.dtype), w, w_r)
                        * _pool_route(tf.nn.relu(w), g), z.shape[1])
 
-    forward, grad, step.mult = _compiled(forward), _compiled(grad), _compiled(rescale_grad)
+    forward, step.mult = _compiled(forward), _compiled(rescale_grad)
+    grads = {}  # input length -> compiled gradient
 
     @tf.custom_gradient
     def op(z):
-        return forward(z), lambda g: grad(g, z)
+        L = z.shape[1]
+        if L not in grads:
+            grads[L] = _compiled(lambda g, where, L=L: grad(g, where, L))
+        top, where = forward(z)
+        # the gradient reads the arg-maxes (a byte per window), not z again
+        return top, lambda g: grads[L](g, where)
 
     return op
 
@@ -525,6 +535,7 @@ def _im2col_conv(kernel, bias, padding: str):
 
     k, cin, cout = (int(d) for d in kernel.shape)
     W = tf.reshape(kernel, (k * cin, cout))
+    Wt = tf.constant(tf.transpose(W).numpy())  # the gradient's product runs faster on a stored transpose
     left, right = _pads(k, padding)
 
     @tf.custom_gradient
@@ -540,7 +551,7 @@ def _im2col_conv(kernel, bias, padding: str):
         def grad(g):
             # the k shifted windows' gradients summed back (col2im), window-major so that each
             # shift moves whole contiguous rows rather than 4-float pieces
-            gc = tf.matmul(tf.reshape(g, (-1, cout)), W, transpose_b=True)  # (n Lout, k cin)
+            gc = tf.matmul(tf.reshape(g, (-1, cout)), Wt)  # (n Lout, k cin)
             gc = tf.reshape(tf.transpose(gc), (k, cin, -1, Lout))
             gp = tf.add_n([tf.pad(gc[i], [[0, 0], [0, 0], [i, Lp - Lout - i]]) for i in range(k)])
             return tf.transpose(gp[:, :, left : left + L], (1, 2, 0))

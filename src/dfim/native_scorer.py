@@ -633,6 +633,10 @@ def _conv_fft_grad(kernel: np.ndarray, bias, padding: str, L: int):
         M = tf.constant(M.reshape(F, 2 * cout, 2 * cin).astype(np.float32))
         W = tf.constant(kernel)
 
+    # channels-first for the FFT and back, each transpose with its pad or crop in one XLA pass
+    to_signal = _compiled(lambda g: tf.pad(tf.transpose(g, (0, 2, 1)), [[0, 0], [0, 0], [off, P - off - L_out]]))
+    from_signal = _compiled(lambda y: tf.transpose(y[:, :, :L], (0, 2, 1)))
+
     @tf.custom_gradient
     def conv(h):
         # exactly the ops of the plain path (bias inside, where TensorFlow fuses it into the
@@ -644,12 +648,11 @@ def _conv_fft_grad(kernel: np.ndarray, bias, padding: str, L: int):
         z = z if bias is None else tf.nn.bias_add(z, bias)
 
         def grad(g):
-            g = tf.pad(tf.transpose(g, (0, 2, 1)), [[0, 0], [0, 0], [off, P - off - L_out]])
-            s = tf.bitcast(tf.signal.rfft(g, fft_length=[P]), tf.float32)  # (b, cout, F, re/im)
+            s = tf.bitcast(tf.signal.rfft(to_signal(g), fft_length=[P]), tf.float32)  # (b, cout, F, re/im)
             s = tf.reshape(tf.transpose(s, (2, 0, 3, 1)), (F, -1, 2 * cout))  # (F, b, [Re; Im] cout)
             y = tf.reshape(tf.matmul(s, M), (F, -1, cin, 2))  # (F, b, cin, re/im)
             y = tf.signal.irfft(tf.bitcast(tf.transpose(y, (1, 2, 0, 3)), tf.complex64), fft_length=[P])
-            return tf.transpose(y[:, :, :L], (0, 2, 1))
+            return from_signal(y)
 
         return z, grad
 
@@ -775,7 +778,7 @@ def _check_xla() -> None:
     """Fall back to plain TensorFlow ops (slower, same numbers) where this build has no XLA."""
     import tensorflow as tf
 
-    if len(_XLA) > 1:
+    if len(_XLA) > 1 or not tf.executing_eagerly():
         return
     try:
         tf.function(lambda v: v * 2.0, jit_compile=True)(tf.ones(2)).numpy()
@@ -833,6 +836,7 @@ class NativeScorer:
         self.method = method
         self.ig_steps = int(ig_steps)
         self.reference_free = method == "grad_x_input"
+        _check_xla()  # now, eagerly: the compiled steps are built while tracing
         try:
             self._steps = _translate(model, target)
             if method == "deeplift":
@@ -848,8 +852,6 @@ class NativeScorer:
                 raise ModelError(f"{model.path}: cannot translate the model for the {method} rule "
                                  f"({type(exc).__name__}: {exc}); use backend deeplift") from exc
             self._steps = None  # gradients still work through the Keras model itself
-        if method in _DEEPLIFT_RULES:
-            _check_xla()
         if self._steps is not None:
             steps = self._steps
             logits = lambda x: _run(steps, x)

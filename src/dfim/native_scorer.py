@@ -384,17 +384,13 @@ def _relu_pool(step: _Step):
         return _unpool(_rescale_factor(tf.nn.relu, lambda v: tf.cast(v > 0, v.dtype), w, w_r)
                        * _pool_route(tf.nn.relu(w), g), z.shape[1])
 
-    forward, step.mult = _compiled(forward), _compiled(rescale_grad)
-    grads = {}  # input length -> compiled gradient
+    forward, grad, step.mult = _compiled(forward), _compiled(grad), _compiled(rescale_grad)
 
     @tf.custom_gradient
     def op(z):
-        L = z.shape[1]
-        if L not in grads:
-            grads[L] = _compiled(lambda g, where, L=L: grad(g, where, L))
         top, where = forward(z)
         # the gradient reads the arg-maxes (a byte per window), not z again
-        return top, lambda g: grads[L](g, where)
+        return top, lambda g: grad(g, where, L=z.shape[1])
 
     return op
 
@@ -527,9 +523,10 @@ def _im2col_conv(kernel, bias, padding: str):
 
     TensorFlow's convolution kernels reach about half the machine's matmul rate when
     the input has 4 channels, and a quarter for the input gradient; copying the ``k``
-    shifted windows side by side (``(n, L, k*4)``) turns both into plain matrix
-    products. The result is the same convolution, bit for bit (the bias is added to
-    the product's 2-D result, where TensorFlow fuses it into the matmul).
+    shifted windows side by side (``(n L, k*4)``, one XLA pass) turns both into plain
+    matrix products. The result is the same convolution, bit for bit (the bias is
+    added to the product's 2-D result, where TensorFlow fuses it into the matmul). The
+    gradient sums the ``k`` windows' gradients back (col2im), also one XLA pass.
     """
     import tensorflow as tf
 
@@ -538,23 +535,26 @@ def _im2col_conv(kernel, bias, padding: str):
     Wt = tf.constant(tf.transpose(W).numpy())  # the gradient's product runs faster on a stored transpose
     left, right = _pads(k, padding)
 
+    def im2col(h):
+        L = h.shape[1]
+        p = tf.pad(h, [[0, 0], [left, right], [0, 0]])
+        return tf.reshape(tf.concat([p[:, i : i + L + left + right - k + 1] for i in range(k)], -1), (-1, k * cin))
+
+    def col2im(gc, L):
+        Lp = L + left + right
+        gc = tf.reshape(gc, (-1, Lp - k + 1, k, cin))
+        gp = tf.add_n([tf.pad(gc[:, :, i], [[0, 0], [i, k - 1 - i], [0, 0]]) for i in range(k)])
+        return gp[:, left : left + L]
+
+    im2col, col2im = _compiled(im2col), _compiled(col2im)
+
     @tf.custom_gradient
     def conv(h):
-        L = h.shape[1]
-        p = tf.pad(h, [[0, 0], [left, right], [0, 0]]) if left or right else h
-        Lp = L + left + right
-        Lout = Lp - k + 1
-        cols = tf.concat([p[:, i : i + Lout] for i in range(k)], axis=-1)
-        z = tf.matmul(tf.reshape(cols, (-1, k * cin)), W)
-        z = tf.reshape(z if bias is None else tf.nn.bias_add(z, bias), (-1, Lout, cout))
+        z = tf.matmul(im2col(h), W)
+        z = tf.reshape(z if bias is None else tf.nn.bias_add(z, bias), (-1, h.shape[1] + left + right - k + 1, cout))
 
         def grad(g):
-            # the k shifted windows' gradients summed back (col2im), window-major so that each
-            # shift moves whole contiguous rows rather than 4-float pieces
-            gc = tf.matmul(tf.reshape(g, (-1, cout)), Wt)  # (n Lout, k cin)
-            gc = tf.reshape(tf.transpose(gc), (k, cin, -1, Lout))
-            gp = tf.add_n([tf.pad(gc[i], [[0, 0], [0, 0], [i, Lp - Lout - i]]) for i in range(k)])
-            return tf.transpose(gp[:, :, left : left + L], (1, 2, 0))
+            return col2im(tf.matmul(tf.reshape(g, (-1, cout)), Wt), L=h.shape[1])
 
         return z, grad
 
@@ -758,17 +758,19 @@ def _compiled(fn):
 
     A plain ``tf.function`` is traced again inside every graph that calls it (each
     scoring function, each batch shape); a signature with a free batch dimension makes
-    one trace serve them all.
+    one trace serve them all. Keyword arguments are Python constants of the trace.
     """
+    import functools
+
     import tensorflow as tf
 
     traced = {}
 
-    def call(*args):
-        key = tuple((tuple(a.shape[1:]), a.dtype) for a in args)
+    def call(*args, **static):
+        key = tuple((tuple(a.shape[1:]), a.dtype) for a in args) + tuple(sorted(static.items()))
         if key not in traced:
-            sig = [tf.TensorSpec((None,) + shape, dtype) for shape, dtype in key]
-            traced[key] = tf.function(fn, jit_compile=_XLA[0], input_signature=sig)
+            sig = [tf.TensorSpec((None,) + tuple(a.shape[1:]), a.dtype) for a in args]
+            traced[key] = tf.function(functools.partial(fn, **static), jit_compile=_XLA[0], input_signature=sig)
         return traced[key](*args)
 
     return call

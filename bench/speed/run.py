@@ -382,7 +382,10 @@ def write_report(a, mach, threads, load0, load1, mm, peak_wall, peak_cpu, result
         pb = min(128, a.basset_n)
         w(f"Each translated op of the native model (the grad_x_input program; Rescale replaces each ReLU's "
           f"gradient by its XLA-fused multiplier) timed alone on {pb} sequences (forward, and forward + input "
-          "gradient), CPU-normalised. Conv1D with 4 input channels runs as one matrix product (im2col; "
+          "gradient), CPU-normalised. A ReLU followed by non-overlapping max-pooling is one op (`relu+...`): "
+          "its forward pass and its gradient are each one XLA-compiled pass over memory (the gradient reads "
+          "the arg-max of each window, kept by the forward pass). Conv1D with 4 input channels runs as one "
+          "matrix product (im2col; "
           "TensorFlow's own convolution reaches about half the matmul rate there, and a quarter for its input "
           "gradient); the wider convolutions take their input gradient through the FFT, so their GFLOP/s "
           "column (nominal FLOPs over time) can exceed the matmul rate.\n")
@@ -431,7 +434,8 @@ def write_report(a, mach, threads, load0, load1, mm, peak_wall, peak_cpu, result
           f"it their forward pass (TensorFlow's own convolution, near the matmul rate); the first convolution "
           f"(4 input channels, run as one im2col matrix product) takes {100 * first['both_cpu'] / tot:.0f} %; ReLU, "
           f"max-pooling and their gradients, memory-bound passes over the largest tensors (the first layer's "
-          f"output is {first['shape'][0]} x {first['shape'][1]} floats per sequence), take {100 * ew:.0f} %. "
+          f"output is {first['shape'][0]} x {first['shape'][1]} floats per sequence; one pass each way since they "
+          f"are fused), take {100 * ew:.0f} %. "
           "The forward pass of the wide convolutions is not taken through the FFT although that would be about "
           "2x faster too: its rounding error is relative to the whole signal rather than to each output, and "
           "forward values decide ReLU signs and max-pool arg-maxes. Tried on this model: 3 of 256 sequences "
@@ -526,7 +530,9 @@ def write_report(a, mach, threads, load0, load1, mm, peak_wall, peak_cpu, result
       "per distinct reference set (shuffles); the gradient of each ReLU is replaced by "
       "(f(z_x) - f(z_r)) / (z_x - z_r) (gradient at z_r where |z_x - z_r| < 1e-7, as deeplift), compiled by "
       "XLA into one element-wise pass; max-pool passes the gradient to the input's arg-max (deeplift's "
-      "`gradient` max-pool mode).")
+      "`gradient` max-pool mode; the first arg-max where a window holds equal values, as TensorFlow's "
+      "MaxPoolGrad). A ReLU followed by non-overlapping max-pooling runs as one XLA pass per direction, "
+      "values and gradients bit for bit those of TensorFlow's separate ops (tests/test_native_scorer.py).")
     w("- The deeplift package evaluates the reference's forward pass for every sequence and builds its "
       "multipliers with separate TF1 ops per layer; the 2018 approach adds a `session.run` per 10 sequences.")
     w("- Native gradients: convolutions with at most 8 input channels (one-hot DNA) run as one im2col matrix "

@@ -41,7 +41,9 @@ K references per sequence, its convolutions and dense layers still run forward o
 (only the backward pass depends on the reference). Convolutions on one-hot input run
 as one matrix product (im2col); wide convolutions take their input gradient through
 the FFT where that needs at most half the multiply-adds (:func:`_conv_fft_grad`),
-their forward values staying TensorFlow's own. Every call has the same batch shape
+their forward values staying TensorFlow's own. A ReLU followed by non-overlapping
+max-pooling is one step, one XLA-compiled pass over memory each way
+(:func:`_fuse_relu_pool`). Every call has the same batch shape
 (the last batch is padded), because TensorFlow's kernels round differently for
 different batch sizes and a sequence's scores must not depend on its shard.
 """
@@ -605,8 +607,8 @@ def _conv_fft_grad(kernel: np.ndarray, bias, padding: str, L: int):
     multiplied per frequency by the conjugate spectrum of the flipped kernel, cropped
     to the input. Per frequency the channels mix through one complex ``cout x cin``
     product, written as one real matmul of ``[Re Y, Im Y]`` (the spectrum's real and
-    imaginary parts side by side) with ``[[Re G, -Im G], [Im G, Re G]]`` (``G^T``), batched over
-    the frequencies; its columns are ordered so that each input channel's real and
+    imaginary parts side by side) with ``[[Re G^T, -Im G^T], [Im G^T, Re G^T]]``, batched
+    over the frequencies; its columns are ordered so that each input channel's real and
     imaginary parts come out adjacent, the complex layout the inverse FFT reads, so
     the spectra change type without copies. For Basset's second layer (333 x 300 ->
     200, width 11) that is 5x fewer multiply-adds than the direct gradient; it agrees
@@ -777,7 +779,7 @@ def _compiled(fn):
 
 
 def _check_xla() -> None:
-    """Fall back to plain TensorFlow ops (slower, same numbers) where this build has no XLA."""
+    """Fall back to plain TensorFlow ops (slower; the same numbers up to rounding) where this build has no XLA."""
     import tensorflow as tf
 
     if len(_XLA) > 1 or not tf.executing_eagerly():

@@ -276,14 +276,19 @@ def test_fft_gradient_convolution_equals_the_direct_one(rng, k, padding):
     _assert_close(out["fft"][1], out["direct"][1], rel=1e-5)
 
 
+@pytest.mark.parametrize("xla", [True, False])
 @pytest.mark.parametrize("size, length", [(3, 40), (4, 37), (2, 9)])
-def test_fused_relu_maxpool_equals_tensorflows_ops(rng, size, length):
+def test_fused_relu_maxpool_equals_tensorflows_ops(rng, monkeypatch, size, length, xla):
     """ReLU + max-pool as one XLA step: values, gradient and Rescale gradient bit for bit those of
     TensorFlow's ReLU and MaxPool ops, with ties (equal values, all-negative windows) in the input
-    and a length that leaves inputs past the last window."""
+    and a length that leaves inputs past the last window; compiled by XLA or, where a build has
+    none, as plain TensorFlow ops."""
     import tensorflow as tf
 
+    from dfim import native_scorer
     from dfim.native_scorer import _act_step, _fuse_relu_pool, _rescale_op, _Step
+
+    monkeypatch.setattr(native_scorer, "_XLA", [xla, "checked"])
 
     relu = _act_step("relu", "conv", False)
     pool = _Step("linear", lambda h: tf.nn.max_pool1d(h, size, size, "VALID"), "pool", params=(size, size, "VALID"))

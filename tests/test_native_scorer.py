@@ -276,6 +276,33 @@ def test_fft_gradient_convolution_equals_the_direct_one(rng, k, padding):
     _assert_close(out["fft"][1], out["direct"][1], rel=1e-5)
 
 
+@pytest.mark.parametrize("padding", ["same", "valid", "causal"])
+def test_im2col_convolution_equals_tensorflows(rng, padding):
+    """One-hot input: forward bit for bit tf.nn.conv1d (+ bias), input gradient equal to autodiff's."""
+    import tensorflow as tf
+
+    from dfim.native_scorer import _im2col_conv
+
+    k, cout = 19, 30
+    W = tf.constant(rng.normal(0, 1, (k, 4, cout)).astype(np.float32))
+    b = tf.constant(rng.normal(0, 1, cout).astype(np.float32))
+    h = tf.constant(random_onehot(rng, 3, 50))
+
+    def direct(v):
+        if padding == "causal":
+            return tf.nn.bias_add(tf.nn.conv1d(tf.pad(v, [[0, 0], [k - 1, 0], [0, 0]]), W, 1, "VALID"), b)
+        return tf.nn.bias_add(tf.nn.conv1d(v, W, 1, padding.upper()), b)
+
+    out = {}
+    for name, fn in (("direct", direct), ("im2col", _im2col_conv(W, b, padding))):
+        with tf.GradientTape() as tape:
+            tape.watch(h)
+            z = fn(h)
+        out[name] = z.numpy(), tape.gradient(z, h, output_gradients=tf.ones_like(z) + z).numpy()
+    np.testing.assert_array_equal(out["im2col"][0], out["direct"][0])
+    _assert_close(out["im2col"][1], out["direct"][1], rel=1e-6)
+
+
 @pytest.mark.parametrize("xla", [True, False])
 @pytest.mark.parametrize("size, length", [(3, 40), (4, 37), (2, 9)])
 def test_fused_relu_maxpool_equals_tensorflows_ops(rng, monkeypatch, size, length, xla):

@@ -100,9 +100,10 @@ def _activation_fns():
 class _Step:
     """One op of the translated model: ``kind`` is ``"linear"``, ``"act"`` or ``"block"``.
 
-    ``layer``: the Keras layer class it came from; ``params``: a Dense layer's
-    ``(kernel, bias)`` or a batch normalisation's ``(scale, shift)``, for the
-    RevealCancel block (:func:`_genomics_default`).
+    ``layer``: the Keras layer class it came from (``"ReLUMaxPool"``, ``"block"`` for the
+    fused steps); ``params``: a Dense layer's ``(kernel, bias)`` or a batch normalisation's
+    ``(scale, shift)`` (for the RevealCancel block, :func:`_genomics_default`), a pooling
+    layer's ``(size, stride, padding)``, a fused ReLU + max-pool's ``(size,)``.
     """
 
     __slots__ = ("dfn", "fn", "kind", "layer", "mult", "name", "params")
@@ -336,19 +337,22 @@ def _pool_windows(z, size: int):
     return tf.reshape(z[:, : n * size], (-1, n, size, z.shape[2]))
 
 
-def _pool_route(a, g):
-    """``g (b, n, C)`` sent to the first arg-max of each window of ``a (b, n, size, C)``.
-
-    The first, as TensorFlow's MaxPoolGrad (and so the ``deeplift`` package) does where
-    a window holds equal values (often: ReLU outputs of 0); ArgMax picks the smallest
-    index among equal values, in XLA as in TensorFlow's kernel.
-    """
+def _first_argmax(a):
+    """Each window's arg-max in ``a (b, n, size, C)``: the first among equal values (often: ReLU
+    outputs of 0), as TensorFlow's MaxPoolGrad (and so the ``deeplift`` package) routes; ArgMax
+    picks the smallest index, in XLA as in TensorFlow's kernel."""
     import tensorflow as tf
 
-    size = a.shape[2]
-    first = tf.argmax(a, axis=2, output_type=tf.int32)[:, :, None]
-    j = tf.reshape(tf.range(size), (1, 1, size, 1))
-    return tf.where(tf.equal(j, first), g[:, :, None], tf.zeros_like(g)[:, :, None])
+    return tf.argmax(a, axis=2, output_type=tf.int32)
+
+
+def _pool_route(index, g, size: int):
+    """``g (b, n, C)`` placed at position ``index (b, n, C)`` of each window -> (b, n, size, C);
+    an index of ``size`` places nothing."""
+    import tensorflow as tf
+
+    j = tf.reshape(tf.cast(tf.range(size), index.dtype), (1, 1, size, 1))
+    return tf.where(tf.equal(j, index[:, :, None]), g[:, :, None], tf.zeros_like(g)[:, :, None])
 
 
 def _unpool(gw, L: int):
@@ -367,24 +371,21 @@ def _relu_pool(step: _Step):
     """
     import tensorflow as tf
 
-    _check_xla()
     size = step.params[0]
 
     def forward(z):
         """The pooled ReLU and, for its gradient, each window's arg-max (``size`` where the max is 0)."""
         a = tf.nn.relu(_pool_windows(z, size))
         top = tf.reduce_max(a, axis=2)
-        first = tf.argmax(a, axis=2, output_type=tf.int32)  # the first among equal values, as MaxPoolGrad
-        return top, tf.cast(tf.where(top > 0, first, size), tf.uint8 if size < 255 else tf.int32)
+        return top, tf.cast(tf.where(top > 0, _first_argmax(a), size), tf.uint8 if size < 255 else tf.int32)
 
     def grad(g, where, L):
-        j = tf.reshape(tf.cast(tf.range(size), where.dtype), (1, 1, size, 1))
-        return _unpool(tf.where(tf.equal(j, where[:, :, None]), g[:, :, None], tf.zeros_like(g)[:, :, None]), L)
+        return _unpool(_pool_route(where, g, size), L)
 
     def rescale_grad(g, z, z_r):
         w, w_r = _pool_windows(z, size), _pool_windows(z_r, size)
         return _unpool(_rescale_factor(tf.nn.relu, lambda v: tf.cast(v > 0, v.dtype), w, w_r)
-                       * _pool_route(tf.nn.relu(w), g), z.shape[1])
+                       * _pool_route(_first_argmax(tf.nn.relu(w)), g, size), z.shape[1])
 
     forward, grad, step.mult = _compiled(forward), _compiled(grad), _compiled(rescale_grad)
 
@@ -727,8 +728,6 @@ def _rescale_multiplier(step):
 
     Unfused, the dozen element-wise ops cost more than the ReLU gradient they replace.
     """
-    import tensorflow as tf
-
     if step.dfn == "not-elementwise":
         raise ModelError("the rescale rule is defined for element-wise activations only; a final softmax "
                          "needs model.target: preactivation")

@@ -128,6 +128,26 @@ def dfim_batch(rng, X, mutants_per_seq: int, gc_row):
     return rows, index, starts
 
 
+def time_dfim_batches(name, model, X, methods, rng, rounds, threads, log) -> list[tuple]:
+    """Native vs deeplift on DFIM-shaped batches: the originals ``X``, 15 mutants each, every row scored
+    against its original's 10 dinucleotide-shuffled references (the workflow's default references).
+    Returns rows of the report's second table, one per scorer and method."""
+    from dfim.importance import make_references, make_scorer
+    from dfim.sequences import gc_background
+
+    Xd, idx, _ = dfim_batch(rng, X, 15, gc_background(0.46))
+    refs = make_references(X, "shuffle", n_refs=10, seed=1)
+    rows = []
+    for meth in methods:
+        jobs = [(f"{lab} {meth} shuffle K=10 (DFIM batch)", make_scorer(model, meth, be, threads=threads),
+                 {"refs": refs, "ref_index": idx, "batch_size": 256}) for lab, be, _ in VARIANTS[:2]]
+        res = time_variants(model, Xd, jobs, rounds, threads, log)
+        base = res[jobs[1][0]][1]
+        rows += [(name, lab, len(Xd), *t.best(threads), rel_diff(act, base), tie_rows(act, base))
+                 for lab, (t, act) in res.items()]
+    return rows
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--threads", type=int, default=os.cpu_count())
@@ -145,7 +165,7 @@ def main(argv=None):
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    from dfim.importance import compute_importance, make_references, make_scorer
+    from dfim.importance import compute_importance, make_scorer
     from dfim.models import load_model
     from dfim.native_scorer import NativeScorer
     from dfim.sequences import gc_background
@@ -186,16 +206,8 @@ def main(argv=None):
                 for _, s, _ in jobs:
                     s.close()
             if name == "demo":
-                # DFIM-shaped batches: originals + mutants, K=10 shuffled references per original
-                n0 = 16 if not a.quick else 4
-                Xd, idx, _ = dfim_batch(rng, X[:n0], 15, gc_background(0.46))
-                refs = make_references(X[:n0], "shuffle", n_refs=10, seed=1)
-                jobs = [(f"{lab} rescale shuffle K=10 (DFIM batch)", make_scorer(model, "rescale", be, threads=threads),
-                         {"refs": refs, "ref_index": idx, "batch_size": 256}) for lab, be, _ in VARIANTS[:2]]
-                res = time_variants(model, Xd, jobs, a.rounds, threads, log)
-                base = res[jobs[1][0]][1]
-                for lab, (t, act) in res.items():
-                    extra.append((name, lab, len(Xd), *t.best(threads), rel_diff(act, base), tie_rows(act, base)))
+                extra += time_dfim_batches(name, model, X[: 16 if not a.quick else 4], ("rescale",), rng, a.rounds,
+                                           threads, log)
                 # integrated gradients (32 steps), native only
                 Xi = X[: 256 if not a.quick else 32]
                 s = NativeScorer(model, "integrated_gradients", threads=threads)
@@ -213,18 +225,9 @@ def main(argv=None):
                 for lab, (t, act) in res.items():
                     extra.append((name, lab, len(X), *t.best(threads), rel_diff(act, base), tie_rows(act, base)))
             if name == "basset":
-                # the workflow's default references on the big model: K=10 shuffles, DFIM-shaped batches;
                 # Rescale, and the genomics default (the workflow's default method)
-                n0 = 4 if not a.quick else 1
-                Xd, idx, _ = dfim_batch(rng, X[:n0], 15, gc_background(0.46))
-                refs = make_references(X[:n0], "shuffle", n_refs=10, seed=1)
-                for meth in ("rescale", "deeplift"):
-                    jobs = [(f"{lab} {meth} shuffle K=10 (DFIM batch)", make_scorer(model, meth, be, threads=threads),
-                             {"refs": refs, "ref_index": idx, "batch_size": 256}) for lab, be, _ in VARIANTS[:2]]
-                    res = time_variants(model, Xd, jobs, a.rounds, threads, log)
-                    base = res[jobs[1][0]][1]
-                    for lab, (t, act) in res.items():
-                        extra.append((name, lab, len(Xd), *t.best(threads), rel_diff(act, base), tie_rows(act, base)))
+                extra += time_dfim_batches(name, model, X[: 4 if not a.quick else 1], ("rescale", "deeplift"), rng,
+                                           a.rounds, threads, log)
                 s = NativeScorer(model, "grad_x_input", threads=threads)
                 pb = min(128, n)
                 layer_prof = cost.profile_layers(s._steps, model.length, pb, threads)

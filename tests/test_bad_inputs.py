@@ -11,9 +11,11 @@ import pytest
 import yaml
 
 from dfim.elements import read_variants
-from dfim.models import ModelError, load_model
+from dfim.errors import InputError, ModelError
+from dfim.genome import fetch_sequences
+from dfim.models import load_model
 from dfim.steps import windows_step
-from dfim.windows import InputError, fetch_sequences, make_windows
+from dfim.windows import make_windows
 
 DATA = Path(__file__).parent / "data" / "bad_inputs"
 CASES = yaml.safe_load((DATA / "cases.yaml").read_text())

@@ -4,7 +4,8 @@ import gzip
 
 import pytest
 
-from dfim.windows import InputError, make_windows, read_peaks
+from dfim.errors import InputError
+from dfim.windows import make_windows, read_peaks
 
 
 @pytest.fixture

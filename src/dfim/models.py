@@ -16,11 +16,9 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from .errors import ModelError
+
 TARGETS = ("preactivation", "output")
-
-
-class ModelError(ValueError):
-    """The model file cannot be used: unreadable, wrong shape, or bad task index."""
 
 
 @dataclass

@@ -17,11 +17,10 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from .errors import SpecError
+from .io import atomic_path
+
 TSV_COLUMNS = ("key", "seq", "mut_start", "mut_end", "mut_name", "resp_start", "resp_end", "resp_names", "alt")
-
-
-class SpecError(ValueError):
-    """A mutation spec is malformed; the message names the entry."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ class MutationSpecs:
             missing = [k for k in ("seq", "mut_start", "mut_end", "resp_start", "resp_end") if k not in entry]
             if missing:
                 raise SpecError(f"{where}: missing field(s) {missing}")
-            rows.append(_make_source(
+            rows.append(make_source(
                 key=str(key),
                 seq=entry["seq"],
                 mut_start=entry["mut_start"],
@@ -119,7 +118,7 @@ class MutationSpecs:
                 if len(rec) < len(need):
                     raise SpecError(f"{where}: {len(rec)} columns, expected {len(header)}")
                 try:
-                    rows.append(_make_source(
+                    rows.append(make_source(
                         key=rec[col["key"]],
                         seq=rec[col["seq"]],
                         mut_start=rec[col["mut_start"]],
@@ -137,8 +136,7 @@ class MutationSpecs:
 
     def write_tsv(self, path: str | os.PathLike) -> None:
         """Write the TSV form atomically (temporary file, then rename)."""
-        tmp = f"{path}.tmp"
-        with open(tmp, "w", newline="") as fh:
+        with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
             w = csv.writer(fh, delimiter="\t", lineterminator="\n")
             w.writerow(TSV_COLUMNS)
             for r in self.rows:
@@ -149,7 +147,6 @@ class MutationSpecs:
                     r.key, r.seq, r.mut_start, r.mut_end, r.mut_name,
                     ",".join(map(str, r.resp_start)), ",".join(map(str, r.resp_end)), ",".join(r.resp_names), r.alt,
                 ])
-        os.replace(tmp, path)
 
     # --- checks -----------------------------------------------------------------------
     def validate(self, lengths) -> None:
@@ -204,7 +201,7 @@ def _int(value, what: str, where: str) -> int:
     return int(f)
 
 
-def _make_source(*, key, seq, mut_start, mut_end, mut_name, resp_start, resp_end, resp_names, alt, where) -> Source:
+def make_source(*, key, seq, mut_start, mut_end, mut_name, resp_start, resp_end, resp_names, alt, where) -> Source:
     ms, me = _int(mut_start, "mut_start", where), _int(mut_end, "mut_end", where)
     if ms >= me:
         raise SpecError(f"{where}: mut_start ({ms}) must be < mut_end ({me})")

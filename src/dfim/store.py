@@ -1,21 +1,37 @@
 """HDF5 storage of scores, maps and keys (h5py, gzip) for shards and the gathered result.
 
-Layout of a shard file and of ``maps.h5`` (N windows of length L, T tasks, m mutants):
+N windows of length L, T tasks (``attrs["tasks"]`` of a shard), m mutants. A shard file
+(``results/<set>/shards/<i>.h5``, written by :func:`write_shard`) holds:
 
-=========================  ====================  ==========================================
-dataset                    shape                 meaning
-=========================  ====================  ==========================================
-``input_seqs``             (N, L, 4) float32     one-hot window sequences (A, C, G, T)
-``hyp_scores``             (N, L, 4) float32     hypothetical scores, first task (tfmodisco-lite)
-``contrib_scores``         (N, L, 4) float32     actual contributions, first task
-``task_hyp_scores``        (T, N, L, 4)          hypothetical scores of every task
-``coords_chrom/start/end`` (N,)                  window coordinates (0-based half-open)
-``window_id``              (N,) str              window ids, as in windows.tsv
-``delta_tracks``           (T, m, L) float32     Σ_c |Δ| of each mutant (source masked)
-``mutants/<column>``       (m,)                  mutant key (window, source, interval)
-``interactions/<column>``  (rows,)               per-element FIS table (+ p, q in maps.h5)
-``null/<column>``          (rows,)               FIS of the shuffled null (shard files only)
-=========================  ====================  ==========================================
+==============================  ===================  ==========================================
+dataset                         shape                meaning
+==============================  ===================  ==========================================
+``input_seqs``                  (N, L, 4) float32    one-hot window sequences (A, C, G, T)
+``task_hyp_scores``             (T, N, L, 4)         hypothetical scores of every task
+``task_contrib_scores``         (T, N, L, 4)         actual contributions of every task
+``task_mutant_contrib``         (T, m, L, 4)         actual contributions of every mutant
+``delta_tracks``                (T, m, L) float32    Σ_c |Δ| of each mutant (source masked)
+``windows/<column>``            (N,)                 window_id, peak_set, chrom, start, end, index
+``mutants/<column>``            (m,)                 mutant key (``dfim.mutants.KEY_COLUMNS``)
+``interactions/<column>``       (rows,)              observed FIS rows (``dfim.maps.FIS_COLUMNS``,
+                                                     pred_change, window_id)
+``null/<column>``               (rows,)              FIS rows of the shuffled null (+ shuffle)
+==============================  ===================  ==========================================
+
+The ``task_*`` datasets and ``delta_tracks`` are absent from a shard with no window.
+``maps.h5`` (:func:`gather_maps`) holds, over all shards, ``attrs["n_windows"]`` and:
+
+==============================  ===================  ==========================================
+``interactions/<column>``       (rows,)              the interactions table (with pval, qval)
+``input_seqs``                  (N, L, 4) float32    one-hot window sequences
+``hyp_scores``                  (N, L, 4) float32    hypothetical scores, first task (tfmodisco-lite)
+``contrib_scores``              (N, L, 4) float32    actual contributions, first task
+``task_hyp_scores``             (T, N, L, 4)         hypothetical scores of every task
+``delta_tracks``                (T, m, L) float32    Σ_c |Δ| of each mutant (source masked)
+``coords_chrom/start/end``      (N,)                 window coordinates (0-based half-open)
+``window_id``                   (N,) str             window ids, as in windows.tsv
+``mutants/<column>``            (m,)                 mutant key + window_id; ``seq`` indexes N
+==============================  ===================  ==========================================
 
 Every file is written under a temporary name and renamed when complete, so a killed
 job never leaves a half-written file under its final name.
@@ -23,12 +39,13 @@ job never leaves a half-written file under its final name.
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 
 import h5py
 import numpy as np
 import pandas as pd
+
+from .io import atomic_path
 
 _GZ = dict(compression="gzip", compression_opts=4)
 _STR = h5py.string_dtype("utf-8")
@@ -36,20 +53,9 @@ _STR = h5py.string_dtype("utf-8")
 
 @contextmanager
 def atomic_h5(path):
-    """Open ``path + '.tmp'`` for writing; rename it to ``path`` only on success."""
-    path = str(path)
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = f"{path}.tmp"
-    f = h5py.File(tmp, "w", track_order=True)
-    try:
+    """An HDF5 file open for writing that appears under ``path`` only once complete."""
+    with atomic_path(path) as tmp, h5py.File(tmp, "w", track_order=True) as f:
         yield f
-    except BaseException:
-        f.close()
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    f.close()
-    os.replace(tmp, path)
 
 
 def write_table(group: h5py.Group, df: pd.DataFrame) -> None:
@@ -95,6 +101,29 @@ def read_shard_tables(path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """``(windows, interactions, null)`` tables of a shard file."""
     with h5py.File(path, "r") as f:
         return read_table(f["windows"]), read_table(f["interactions"]), read_table(f["null"])
+
+
+def read_null(shard_paths) -> pd.DataFrame:
+    """The null FIS rows of every shard, concatenated."""
+    return pd.concat([read_shard_tables(p)[2] for p in shard_paths], ignore_index=True)
+
+
+def read_mutant_scores(path, window_id: str, source_start: int, source_end: int, task: int):
+    """One source's scores from a shard: ``(original (L, 4), mutant (L, 4), key)``.
+
+    The actual contributions for ``task`` of window ``window_id`` and of its mutant whose
+    source is ``[source_start, source_end)`` (in-window), with that mutant's key row
+    (``seq`` re-based to 0, so ``dfim.deltas.compute_delta_profiles`` pairs them).
+    """
+    with h5py.File(path, "r") as f:
+        w = read_table(f["windows"])
+        key = read_table(f["mutants"])
+        seq = int(np.flatnonzero(w["window_id"].to_numpy() == window_id)[0])
+        row = key[(key["seq"] == seq) & (key["mut_start"] == source_start) & (key["mut_end"] == source_end)].iloc[:1]
+        ti = list(f.attrs["tasks"]).index(task)
+        orig = f["task_contrib_scores"][ti, seq]
+        mutant = f["task_mutant_contrib"][ti, int(row["mutant"].iloc[0])]
+    return orig, mutant, row.assign(seq=0)
 
 
 def gather_maps(shard_paths, out_path, interactions: pd.DataFrame) -> None:

@@ -9,22 +9,18 @@ exactly is dropped and recorded with its reason; nothing disappears silently.
 
 from __future__ import annotations
 
-import gzip
-import os
 import zlib
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from .sequences import one_hot
+from .errors import InputError
+from .genome import contig_name, read_fai
+from .io import open_text
 
 WINDOW_COLUMNS = ("window_id", "peak_set", "peak_name", "chrom", "start", "end", "peak_chrom", "peak_start",
                   "peak_end", "summit", "status", "reason", "index")
-
-
-class InputError(ValueError):
-    """A user input file is malformed; the message names file, line and fix."""
 
 
 @dataclass
@@ -37,15 +33,6 @@ class Peak:
     line: int
 
 
-def _open_text(path):
-    path = str(path)
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt", newline="")
-    return open(path, newline="")
-
-
 def read_peaks(path) -> list[Peak]:
     """Parse a BED/narrowPeak file; header lines (``track``, ``browser``, ``#``) are skipped.
 
@@ -53,7 +40,7 @@ def read_peaks(path) -> list[Peak]:
     """
     peaks = []
     try:
-        with _open_text(path) as fh:
+        with open_text(path) as fh:
             for lineno, raw in enumerate(fh, start=1):
                 line = raw.rstrip("\r\n").rstrip("\r")
                 if not line.strip() or line.startswith(("track", "browser", "#")):
@@ -102,30 +89,6 @@ def _parse_peak(line: str, path, lineno: int) -> Peak:
     return Peak(chrom, start, end, name, summit, lineno)
 
 
-def reconcile_chrom(chrom: str, contigs: dict[str, int]) -> str | None:
-    """The FASTA's name for ``chrom``, allowing ``chr1`` vs ``1`` (and chrM vs MT)."""
-    if chrom in contigs:
-        return chrom
-    alt = chrom[3:] if chrom.startswith("chr") else "chr" + chrom
-    if alt in contigs:
-        return alt
-    special = {"chrM": "MT", "MT": "chrM"}
-    if special.get(chrom) in contigs:
-        return special[chrom]
-    return None
-
-
-def read_fai(fai_path) -> dict[str, int]:
-    """Contig lengths from a ``.fai`` index."""
-    out = {}
-    with open(fai_path) as fh:
-        for line in fh:
-            f = line.split("\t")
-            if len(f) >= 2:
-                out[f[0]] = int(f[1])
-    return out
-
-
 def make_windows(peak_set: str, peaks_path, fai_path, *, width: int, fasta_path=None,
                  max_n_fraction: float = 0.1, blacklist=None) -> pd.DataFrame:
     """Windows for one peak set; one row per peak, kept or dropped with a reason.
@@ -139,7 +102,7 @@ def make_windows(peak_set: str, peaks_path, fai_path, *, width: int, fasta_path=
     contigs = read_fai(fai_path)
     rows = []
     for p in peaks:
-        chrom = reconcile_chrom(p.chrom, contigs)
+        chrom = contig_name(p.chrom, contigs)
         if chrom is None:
             some = ", ".join(list(contigs)[:5])
             raise InputError(
@@ -190,28 +153,28 @@ def _blacklisted(df: pd.DataFrame, blacklist) -> pd.Index:
     return pd.Index(idx)
 
 
-def fetch_sequences(fasta_path, windows: pd.DataFrame) -> np.ndarray:
-    """One-hot ``(n, L, 4)`` sequences of the windows (soft-masked bases upper-cased)."""
-    import pysam
-
-    with pysam.FastaFile(str(fasta_path)) as fa:
-        seqs = [fa.fetch(c, int(s), int(e)).upper() for c, s, e in zip(windows["chrom"], windows["start"], windows["end"])]
-    for s, (c, a, b) in zip(seqs, windows[["chrom", "start", "end"]].itertuples(index=False)):
-        if len(s) != b - a:
-            raise InputError(f"{fasta_path}: window {c}:{a}-{b} is past the contig end (got {len(s)} bp)")
-    if not seqs:
-        return np.zeros((0, 0, 4), np.float32)
-    return one_hot(seqs)
+def count_peaks(path) -> int:
+    """Number of peak lines (headers excluded); fixes the shard count at parse time."""
+    n = 0
+    with open_text(path) as fh:
+        for line in fh:
+            if line.strip() and not line.startswith(("track", "browser", "#")):
+                n += 1
+    return n
 
 
-def write_tsv_atomic(df: pd.DataFrame, path, header_comment: str = "") -> None:
-    """Write a TSV under a temporary name, then rename it into place."""
-    path = str(path)
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as fh:
-        if header_comment:
-            for line in header_comment.strip().splitlines():
-                fh.write(f"# {line}\n")
-        df.to_csv(fh, sep="\t", index=False, lineterminator="\n", float_format="%.6g")
-    os.replace(tmp, path)
+def assign_shards(df: pd.DataFrame, shard_size: int, n_shards: int) -> pd.DataFrame:
+    """Add a ``shard`` column: kept window ``index // shard_size``, -1 for dropped rows.
+
+    ``n_shards`` is the count the workflow fixed at parse time from the peak lines.
+    """
+    kept = df["status"] == "kept"
+    if kept.sum() == 0:
+        raise InputError(f"peak set {df['peak_set'].iloc[0]!r}: every peak was dropped "
+                         f"({df['reason'].value_counts().to_dict()}); see the windows table for the reasons")
+    df = df.copy()
+    df["shard"] = -1
+    df.loc[kept, "shard"] = df.loc[kept, "index"] // shard_size
+    if df["shard"].max() >= n_shards:
+        raise RuntimeError("more windows than peaks: shard count is inconsistent")
+    return df

@@ -25,13 +25,9 @@ try:
 except ImportError:  # running from a checkout without the package installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from dfim.simulate import (  # noqa: E402
-    build_cnn,
-    jaspar_motif,
-    simulate_sequences,
-    train_cnn,
-    write_meme,
-)
+from dfim.motifs import jaspar_motif, write_meme  # noqa: E402
+from dfim.simulate import simulate_sequences  # noqa: E402
+from dfim.training import build_cnn, train_cnn  # noqa: E402
 
 RELEASE = "JASPAR2024"
 # (matrix ID, name written to motifs.meme). MA0035.3 is JASPAR's "Gata1" (mouse, 11 bp,

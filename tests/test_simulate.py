@@ -9,15 +9,8 @@ import pandas as pd
 import pytest
 
 from dfim.sequences import one_hot
-from dfim.simulate import (
-    Motif,
-    auroc,
-    jaspar_motif,
-    read_meme,
-    reverse_complement_str,
-    simulate_sequences,
-    write_meme,
-)
+from dfim.motifs import Motif, jaspar_motif, read_meme, reverse_complement_str, write_meme
+from dfim.simulate import simulate_sequences
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
 
@@ -148,11 +141,6 @@ def test_jaspar_motif_offline():
         jaspar_motif("NOSUCHFACTOR")
 
 
-def test_auroc():
-    assert auroc([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4]) == 1.0
-    assert auroc([0, 1, 0, 1], [0.5, 0.5, 0.5, 0.5]) == 0.5
-
-
 # ----------------------------------------------------------------------- demo data
 
 
@@ -220,15 +208,3 @@ def test_demo_model_loads():
     assert tuple(model.output_shape) == (None, 1)
     allowed = {"InputLayer", "Conv1D", "MaxPooling1D", "Flatten", "Dense", "Dropout", "BatchNormalization"}
     assert {type(layer).__name__ for layer in model.layers} <= allowed
-
-
-def test_build_and_train_one_epoch(motifs):
-    from dfim.simulate import build_cnn, train_cnn
-
-    a, b, _, _ = motifs
-    s = simulate_sequences(64, 100, "and", [a, b], seed=0)
-    model = build_cnn(100, seed=0)
-    assert tuple(model.input_shape) == (None, 100, 4) and tuple(model.output_shape) == (None, 1)
-    res = train_cnn(model, s.X, s.labels, seed=0, epochs=1, batch_size=32, test_fraction=0.25)
-    assert len(res.test_index) == 16 and len(res.train_index) == 48
-    assert 0.0 <= res.accuracy <= 1.0 and len(res.history["loss"]) == 1

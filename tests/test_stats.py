@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from dfim.stats import assign_pval, bh_qvalues, combine_pvalues, ks_uniform, qq_data
+from dfim.stats import assign_pval, auroc, bh_qvalues, combine_pvalues, ks_uniform, qq_data
 
 TINY = np.finfo(float).tiny
 
@@ -341,3 +341,8 @@ def test_pair_pvalue_grows_with_evidence_and_stays_in_range():
     # matches scipy's one-sided Mann-Whitney U test
     x, y = rng.normal(0.3, 1, 40), rng.normal(0, 1, 60)
     assert pair_pvalue(x, y) == pytest.approx(scipy.stats.mannwhitneyu(x, y, alternative="greater").pvalue)
+
+
+def test_auroc_counts_ties_as_one_half():
+    assert auroc([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4]) == 1.0
+    assert auroc([0, 1, 0, 1], [0.5, 0.5, 0.5, 0.5]) == 0.5

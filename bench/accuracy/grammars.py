@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dfim.simulate import SimulatedSet, build_cnn, jaspar_motif, simulate_sequences, train_cnn
+from dfim.motifs import jaspar_motif
+from dfim.simulate import SimulatedSet, simulate_sequences
+from dfim.training import build_cnn, train_cnn
 
 RELEASE = "JASPAR2024"
 # element label -> (JASPAR matrix ID, name). GATA1 = MA0035.3 (11 bp, core AGATAA), as in
@@ -78,7 +80,7 @@ QUICK = [
 
 
 def load_motifs() -> dict:
-    """Element label -> :class:`dfim.simulate.Motif` named as in :data:`MOTIFS`."""
+    """Element label -> :class:`dfim.motifs.Motif` named as in :data:`MOTIFS`."""
     return {k: dataclasses.replace(jaspar_motif(mid, release=RELEASE), name=name)
             for k, (mid, name) in MOTIFS.items()}
 
@@ -112,7 +114,7 @@ def train(spec: GrammarSpec, sim: SimulatedSet, path) -> dict:
     Returns a dict with the held-out ``accuracy``, ``auroc``, ``test_index``, training
     ``seconds`` and the oracle's held-out accuracy and AUROC for comparison.
     """
-    from dfim.simulate import auroc
+    from dfim.stats import auroc
 
     model = build_cnn(LENGTH, n_tasks=1, seed=spec.seed, **spec.cnn_kwargs)
     res = train_cnn(model, sim.X, sim.labels, seed=spec.seed, epochs=spec.epochs, test_fraction=0.1)

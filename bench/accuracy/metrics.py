@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from dfim.pipeline import add_pvalues
-from dfim.stats import KINDS, LEVELS, ks_uniform
+from dfim.stats import KINDS, LEVELS, auroc, ks_uniform
 
 Q_CUTOFF = 0.05
 
@@ -39,7 +39,7 @@ def roc_curve(y, score):
         return np.array([0.0, 1.0]), np.array([0.0, 1.0]), float("nan")
     fpr = np.r_[0.0, fp / n_neg]
     tpr = np.r_[0.0, tp / n_pos]
-    return fpr, tpr, float(np.trapezoid(tpr, fpr))
+    return fpr, tpr, auroc(y, score)
 
 
 def average_precision(y, score) -> float:

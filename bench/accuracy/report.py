@@ -103,7 +103,7 @@ def write(path, *, argv, quick, settings, motifs, trained, sims, methods, rankin
     for k, m in motifs.items():
         w(f"| {k} | {m.name} | {m.id} | {m.width} |")
     w("")
-    w("One CNN per grammar (`dfim.simulate.build_cnn`, kernels (15, 9), pools (4, 25): Conv1D(32) > MaxPool(4) > "
+    w("One CNN per grammar (`dfim.training.build_cnn`, kernels (15, 9), pools (4, 25): Conv1D(32) > MaxPool(4) > "
       "Conv1D(16) > MaxPool > Dense(32) > Dense(1, sigmoid)), trained with reverse-complement augmentation, "
       "batch 64, 10 % held out. The *oracle* is the generating rule itself (for the additive grammar, a label is "
       "random given the motifs, so no model can be perfect).\n")

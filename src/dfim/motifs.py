@@ -66,7 +66,7 @@ class Motif:
     def log_odds_matrix(self, gc: float = 0.5, pseudocount: float = 1e-3) -> np.ndarray:
         """``(w, 4)`` log2 odds of the (pseudocounted) PWM against an i.i.d. GC background."""
         p = (self.pwm + pseudocount) / (1 + 4 * pseudocount)
-        return np.log2(p / _bg64(gc))
+        return np.log2(p / background_frequencies(gc))
 
     def score(self, site: str, gc: float = 0.5, pseudocount: float = 1e-3) -> float:
         """Log2-odds score of ``site`` (length ``w``, read on the motif's own strand)."""
@@ -110,7 +110,7 @@ class Motif:
         raise ValueError(f"Motif {self.id}: no draw reached score {min_score} in {max_tries} tries")
 
 
-def _bg64(gc: float) -> np.ndarray:
+def background_frequencies(gc: float) -> np.ndarray:
     """``(4,)`` float64 background A, C, G, T for GC fraction ``gc`` (exactly sums to 1)."""
     gc_background(gc)  # validates the range
     return np.array([(1 - gc) / 2, gc / 2, gc / 2, (1 - gc) / 2], dtype=np.float64)

@@ -17,7 +17,6 @@ lines up exactly with its letters.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from os import PathLike
 
@@ -31,6 +30,9 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.patches import PathPatch, Patch
 from matplotlib.path import Path
 from matplotlib.textpath import TextPath
+
+from .io import atomic_path
+from .stats import check_pvalues, qq_data
 
 ALPHABET = "ACGT"
 BASE_COLOURS = {"A": "#109648", "C": "#255C99", "G": "#F7B32B", "T": "#D62839"}
@@ -70,19 +72,9 @@ def _save(fig: Figure, path: str | PathLike) -> str | PathLike:
             f"cannot write plot {target!r}: unknown file suffix {ext!r}; "
             f"use one of {', '.join(sorted(_SAVE_FORMATS))}"
         )
-    folder = os.path.dirname(os.path.abspath(target))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix="." + os.path.basename(target) + ".", suffix=".tmp" + ext, dir=folder
-    )
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with atomic_path(target) as tmp, open(tmp, "wb") as handle:
             fig.savefig(handle, format=_SAVE_FORMATS[ext], dpi=_DPI)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
     finally:
         fig.clear()
     return path
@@ -93,16 +85,9 @@ def _neglog10(p: np.ndarray) -> np.ndarray:
 
 
 def _clean_pvalues(p, what: str) -> np.ndarray:
-    """1-D float array of p-values with NaN dropped; values outside [0, 1] are an error."""
-    p = np.asarray(p, dtype=float).ravel()
-    p = p[~np.isnan(p)]
-    bad = (p < 0) | (p > 1)
-    if bad.any():
-        raise ValueError(
-            f"{what}: {int(bad.sum())} p-value(s) outside [0, 1] (e.g. {p[bad][0]!r}); "
-            "pass p-values, not scores or -log10 p"
-        )
-    return p
+    """1-D float array of the non-NaN p-values; values outside [0, 1] are an error."""
+    p = check_pvalues(p, what).ravel()
+    return p[~np.isnan(p)]
 
 
 def _note(ax, text: str) -> None:
@@ -389,7 +374,7 @@ def plot_qq(p_obs, path, *, p_null=None, title: str = ""):
 
     p_obs, p_null: 1-D arrays of p-values in [0, 1]; NaN are dropped. Each series is
     drawn as −log10 observed (sorted) against −log10 of the expected uniform quantiles
-    ``(i - 0.5) / n``, with the y = x line. p = 0 is drawn at 1e-300. Returns ``path``.
+    ``(i - 0.5) / n`` (:func:`dfim.stats.qq_data`), with the y = x line. Returns ``path``.
     """
     series = [("observed", _clean_pvalues(p_obs, "plot_qq p_obs"), "C0")]
     if p_null is not None:
@@ -401,8 +386,7 @@ def plot_qq(p_obs, path, *, p_null=None, title: str = ""):
         if p.size == 0:
             continue
         n = p.size
-        expected = _neglog10((np.arange(1, n + 1) - 0.5) / n)
-        observed = _neglog10(np.sort(p))
+        expected, observed = qq_data(p)
         ax.plot(expected, observed, ls="none", marker="o", ms=3, alpha=0.7, color=colour,
                 label=f"{name} (n={n:,})", rasterized=n > 5000)
         top = max(top, expected.max(), observed.max())

@@ -212,14 +212,17 @@ def _label(x) -> str:
 # ----------------------------------------------------------------------------------
 # Multiple testing, combination and calibration
 # ----------------------------------------------------------------------------------
-def _check_p(p, where: str) -> np.ndarray:
-    """``p`` as float64; raise if a non-NaN entry lies outside ``[0, 1]``."""
+def check_pvalues(p, where: str) -> np.ndarray:
+    """``p`` as float64 (same shape); raise if a non-NaN entry lies outside ``[0, 1]``.
+
+    NaN is allowed: it marks an untested entry (e.g. a map diagonal).
+    """
     p = np.asarray(p, dtype=np.float64)
     bad = ~np.isnan(p) & ((p < 0) | (p > 1))
     if bad.any():
         raise ValueError(
-            f"{where}: p-values must lie in [0, 1] (NaN allowed for untested entries); "
-            f"got {p[bad].ravel()[:5]} at {bad.sum()} position(s)"
+            f"{where}: {int(bad.sum())} p-value(s) outside [0, 1] (e.g. {p[bad].ravel()[:5]}); "
+            "pass p-values, not scores or -log10 p (NaN marks untested entries)"
         )
     return p
 
@@ -240,7 +243,7 @@ def bh_qvalues(p) -> np.ndarray:
         ``scipy.stats.false_discovery_control(p[finite], method="bh")`` on the
         non-NaN entries and NaN elsewhere. ``q >= p`` everywhere it is defined.
     """
-    p = _check_p(p, "bh_qvalues")
+    p = check_pvalues(p, "bh_qvalues")
     q = np.full(p.shape, np.nan)
     finite = ~np.isnan(p)
     if finite.any():
@@ -266,7 +269,7 @@ def qq_data(p) -> tuple[np.ndarray, np.ndarray]:
         ``-log10`` of the p-values sorted so that they pair with ``expected``
         (largest p with the smallest expected value); ascending too.
     """
-    p = _check_p(p, "qq_data").ravel()
+    p = check_pvalues(p, "qq_data").ravel()
     p = np.sort(p[~np.isnan(p)])[::-1]  # descending p = ascending -log10 p
     k = p.size
     expected = -np.log10((np.arange(k, 0, -1) - 0.5) / k)
@@ -298,7 +301,7 @@ def combine_pvalues(p, method: str = "acat") -> float:
         raise ValueError(
             f"combine_pvalues: unknown method={method!r}; allowed values are {COMBINE_METHODS}"
         )
-    p = _check_p(p, "combine_pvalues").ravel()
+    p = check_pvalues(p, "combine_pvalues").ravel()
     p = p[~np.isnan(p)]
     if p.size == 0:
         raise ValueError("combine_pvalues: no p-values to combine (all NaN or empty)")
@@ -331,7 +334,7 @@ def ks_uniform(p) -> float:
     float
         ``scipy.stats.kstest(p, "uniform").statistic``, in ``[0, 1]``.
     """
-    p = _check_p(p, "ks_uniform").ravel()
+    p = check_pvalues(p, "ks_uniform").ravel()
     p = p[~np.isnan(p)]
     if p.size == 0:
         raise ValueError("ks_uniform: no p-values given (all NaN or empty)")
@@ -356,3 +359,14 @@ def pair_pvalue(obs, null) -> float:
         return 1.0
     p = _sps.mannwhitneyu(obs, null, alternative="greater").pvalue
     return float(min(1.0, max(p, np.finfo(float).tiny)))
+
+
+def auroc(y: np.ndarray, score: np.ndarray) -> float:
+    """Area under the ROC curve from ``(n,)`` binary labels and scores (ties count one half)."""
+    y = np.asarray(y).astype(bool).ravel()
+    score = np.asarray(score, dtype=np.float64).ravel()
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    r = _sps.rankdata(score)
+    return float((r[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

@@ -5,8 +5,9 @@ import tensorflow as tf
 from conftest import random_onehot
 from dfim.deltas import compute_delta_profiles
 from dfim.importance import compute_importance, make_references
+from dfim.errors import ModelError
 from dfim.maps import compute_dfim
-from dfim.models import ModelError, load_model
+from dfim.models import load_model
 from dfim.mutants import generate_mutants_and_key
 from dfim.sequences import gc_background
 from dfim.specs import MutationSpecs
@@ -101,7 +102,7 @@ def _logit(model, x):
 def test_every_deeplift_method_runs_with_shuffled_references(tmp_path, rng, method):
     model = load_model(small_cnn(L, tmp_path / "cnn.h5", n_out=2))
     X = random_onehot(rng, 4, L)
-    imp = compute_importance(model, X, method=method, reference="shuffle", n_refs=3, tasks=[1, 0])
+    imp = compute_importance(model, X, method=method, backend="deeplift", reference="shuffle", n_refs=3, tasks=[1, 0])
     assert imp.hyp.shape == (2, 4, L, 4) and np.isfinite(imp.hyp).all()
     np.testing.assert_array_equal(imp.actual != 0, (imp.actual != 0) & (X[None] == 1))
 

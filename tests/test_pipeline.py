@@ -47,3 +47,20 @@ def test_same_seed_same_result(tmp_path, rng):
     b = run_dfim(model, X, specs, opts, shuffles=3)[0]
     np.testing.assert_array_equal(a["score"].to_numpy(), b["score"].to_numpy())
     np.testing.assert_array_equal(a["pval"].to_numpy(), b["pval"].to_numpy())
+
+
+def test_api_defaults_are_the_workflow_schema_defaults():
+    """`run_dfim(model, X, specs)` scores the way `make run` does with a minimal config."""
+    from pathlib import Path
+
+    import yaml
+    from snakemake.utils import validate
+
+    repo = Path(__file__).resolve().parents[1]
+    cfg = {"genome": "g.fa", "peaks": {"p": "p.bed"}, "model": {"path": "m.h5"}}
+    validate(cfg, str(repo / "workflow" / "schemas" / "config.schema.yaml"))
+    assert ScoringOptions.from_config(cfg) == ScoringOptions()
+    shipped = yaml.safe_load((repo / "config" / "config.yaml").read_text())
+    shipped["null"] = shipped.pop(None)  # YAML reads `null:` as None, as the Snakefile notes
+    validate(shipped, str(repo / "workflow" / "schemas" / "config.schema.yaml"))
+    assert ScoringOptions.from_config(shipped) == ScoringOptions()

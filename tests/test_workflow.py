@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dfim.steps import INTERACTION_COLUMNS, PAIR_COLUMNS
+from dfim.tables import INTERACTION_COLUMNS, PAIR_COLUMNS
 from workflow_data import make_inputs
 
 REPO = Path(__file__).resolve().parents[1]

@@ -131,17 +131,13 @@ def eval_rows(name: str, sim, test_index: np.ndarray) -> np.ndarray:
 
 def score_pairs(model, X, specs, pairs, m: Method, settings: Settings, ids, *, null: bool = False):
     """FIS of every pair row (and, with ``null``, the null FIS rows) for one method."""
-    from dfim.importance import make_scorer
     from dfim.pipeline import score_null, score_sequences
 
     opts = options(m, settings)
-    scorer = make_scorer(model, m.method, m.backend, target=opts.target)
-    try:
+    with opts.scorer(model) as scorer:
         scored = score_sequences(model, X, specs, opts, scorer=scorer, ids=ids)
         null_fis = score_null(model, X, specs, opts, shuffles=settings.null_shuffles, scorer=scorer,
                               ids=ids) if null else None
-    finally:
-        scorer.close()
     fis = scored.fis
     return (align_scores(pairs, fis) if pairs is not None else None), fis, null_fis
 

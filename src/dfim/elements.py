@@ -21,10 +21,40 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .specs import MutationSpecs, _make_source
-from .windows import InputError, read_peaks
+import logging
+
+from .errors import InputError
+from .genome import contig_name
+from .specs import MutationSpecs, make_source
+from .windows import read_peaks
+
+log = logging.getLogger("dfim")
 
 MODES = ("summit", "motifs", "bed", "per_base", "variants")
+
+
+def element_specs(windows: pd.DataFrame, X: np.ndarray, el: dict, *, genome=None) -> MutationSpecs:
+    """The mutation specs of one set of windows for the config section ``elements``.
+
+    windows : rows of the windows table, in the order of ``X``; X : ``(n, L, 4)``
+    their sequences; el : the ``elements`` config (``mode`` and that mode's keys);
+    genome : the FASTA, needed by ``variants`` to check REF alleles.
+    """
+    mode = el["mode"]
+    length = X.shape[1]
+    if mode == "summit":
+        return summit_specs(windows, length, el["summit_width"])
+    if mode == "motifs":
+        return motif_specs(windows, scan_motifs(X, el["motif_file"], el["motif_pvalue"]))
+    if mode == "bed":
+        return bed_specs(windows, el["sources_bed"], el.get("targets_bed"))
+    if mode == "per_base":
+        return per_base_specs(windows, length, el["per_base_width"])
+    if mode == "variants":
+        variants, skipped = read_variants(el["vcf"], windows, genome)
+        log.info("%d SNVs in windows; skipped: %s", len(variants), skipped)
+        return variant_specs(windows, variants, scan_motifs(X, el["motif_file"], el["motif_pvalue"]))
+    raise InputError(f"config key elements.mode: unknown mode {mode!r}; choose one of {list(MODES)}")
 
 
 def _all_pairs(rows, seq, window_id, elements):
@@ -36,7 +66,7 @@ def _all_pairs(rows, seq, window_id, elements):
     """
     for name, s, e in elements:
         targets = [(n, a, b) for n, a, b in elements if (a, b) == (s, e) or b <= s or a >= e]
-        rows.append(_make_source(key=f"{window_id}|{name}@{s}", seq=seq, mut_start=s, mut_end=e, mut_name=name,
+        rows.append(make_source(key=f"{window_id}|{name}@{s}", seq=seq, mut_start=s, mut_end=e, mut_name=name,
                                  resp_start=[a for _, a, _ in targets], resp_end=[b for _, _, b in targets],
                                  resp_names=[n for n, _, _ in targets], alt="", where=f"window {window_id}"))
 
@@ -47,7 +77,7 @@ def summit_specs(windows: pd.DataFrame, width: int, summit_width: int = 10) -> M
         raise InputError(f"elements.summit_width must be within 1..{width} (the window width), got {summit_width}")
     s = width // 2 - summit_width // 2
     rows = [
-        _make_source(key=f"{w}|summit", seq=i, mut_start=s, mut_end=s + summit_width, mut_name="summit",
+        make_source(key=f"{w}|summit", seq=i, mut_start=s, mut_end=s + summit_width, mut_name="summit",
                      resp_start=[0], resp_end=[width], resp_names=["window"], alt="", where=f"window {w}")
         for i, w in enumerate(windows["window_id"])
     ]
@@ -116,7 +146,7 @@ def bed_specs(windows: pd.DataFrame, sources_bed: str, targets_bed: str | None =
             continue
         names = [n for n, _, _ in t_el]
         for name, s, e in s_el:
-            rows.append(_make_source(key=f"{w}|{name}@{s}", seq=i, mut_start=s, mut_end=e, mut_name=name,
+            rows.append(make_source(key=f"{w}|{name}@{s}", seq=i, mut_start=s, mut_end=e, mut_name=name,
                                      resp_start=[a for _, a, _ in t_el], resp_end=[b for _, _, b in t_el],
                                      resp_names=names, alt="", where=f"{sources_bed}: element {name}"))
     return MutationSpecs(rows)
@@ -150,8 +180,7 @@ def read_variants(vcf_path, windows: pd.DataFrame, fasta_path) -> tuple[pd.DataF
             if len(rec.ref) != 1 or len(alts[0]) != 1 or alts[0] not in tuple("ACGTacgt"):
                 skipped["indel"] += 1
                 continue
-            chrom = rec.chrom if rec.chrom in contigs else ("chr" + rec.chrom if "chr" + rec.chrom in contigs
-                                                            else rec.chrom.removeprefix("chr"))
+            chrom = contig_name(rec.chrom, contigs) or rec.chrom
             g = by_chrom.get(chrom)
             pos0 = rec.pos - 1
             if chrom in contigs:
@@ -179,7 +208,7 @@ def variant_specs(windows: pd.DataFrame, variants: pd.DataFrame, hits: pd.DataFr
         if h.empty:
             continue
         for v in variants[variants["seq"] == i].itertuples(index=False):
-            rows.append(_make_source(key=f"{w}|{v.name}", seq=i, mut_start=v.pos, mut_end=v.pos + 1, mut_name=v.name,
+            rows.append(make_source(key=f"{w}|{v.name}", seq=i, mut_start=v.pos, mut_end=v.pos + 1, mut_name=v.name,
                                      resp_start=h["start"].astype(int).tolist(), resp_end=h["end"].astype(int).tolist(),
                                      resp_names=h["motif"].tolist(), alt=v.alt, where=f"variant {v.name}"))
     return MutationSpecs(rows)

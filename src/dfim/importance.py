@@ -14,6 +14,7 @@ channels. For gradient × input with an all-zero reference ``H`` is the gradient
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,9 +41,14 @@ class Importance:
     tasks: list[int]
 
 
-def make_scorer(model: SequenceModel, method: str = "deeplift", backend: str = "deeplift",
+def make_scorer(model: SequenceModel, method: str = "deeplift", backend: str = "native",
                 target: str = "preactivation", threads=None, ig_steps: int | None = None):
-    """A scorer object for ``model``: build once, score many batches.
+    """A scorer for ``model``: build once, score many batches; use it as a context manager.
+
+    Both backends' scorers have ``multipliers(X, R, task, batch_size) -> (m, L, 4)``
+    (``X``, ``R``: ``(m, L, 4)``), ``close()``, and ``with`` support that closes them; the
+    native one also has ``hypothetical`` (the fast path of :func:`hypothetical_scores`)
+    and ``reference_free`` (True when the multipliers ignore the reference).
 
     ``ig_steps``: points on the path for the native ``integrated_gradients`` (default 32).
     """
@@ -117,8 +123,8 @@ def hypothetical_scores(scorer, X: np.ndarray, refs: np.ndarray, ref_index=None,
     return out
 
 
-def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", reference: str = "gc",
-                       tasks=(0,), backend: str = "deeplift", n_refs: int = 10, gc: float = 0.46,
+def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", reference: str = "shuffle",
+                       tasks=(0,), backend: str = "native", n_refs: int = 10, gc: float = 0.46,
                        seed: int = 0, ids=None, target: str = "preactivation",
                        batch_size: int = 256, threads=None, scorer=None, refs=None,
                        ref_index=None) -> Importance:
@@ -135,6 +141,9 @@ def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", refere
     reference : ``gc`` (background of GC fraction ``gc``), ``zero``, or ``shuffle``
         (``n_refs`` dinucleotide shuffles per sequence, scores averaged).
     tasks : model output indices to score.
+
+    The defaults are the workflow's (``workflow/schemas/config.schema.yaml``): DeepLIFT's
+    genomics default on the native backend against 10 shuffled references.
     scorer, refs, ref_index : reuse a scorer and a reference set across calls (see
         :func:`hypothetical_scores`).
 
@@ -147,18 +156,11 @@ def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", refere
     X = np.asarray(X, np.float32)
     model.check_input(X)
     tasks = model.check_tasks(tasks)
-    own = scorer is None
-    if own:
-        scorer = make_scorer(model, method, backend, target=target, threads=threads)
     if refs is None:
         refs = make_references(X, reference, n_refs=n_refs, gc=gc, seed=seed, ids=ids)
-    try:
-        hyp = np.stack([
-            hypothetical_scores(scorer, X, refs, ref_index, task=t, batch_size=batch_size) for t in tasks
-        ])
-    finally:
-        if own:
-            scorer.close()
+    with nullcontext(scorer) if scorer is not None else make_scorer(model, method, backend, target=target,
+                                                                    threads=threads) as s:
+        hyp = np.stack([hypothetical_scores(s, X, refs, ref_index, task=t, batch_size=batch_size) for t in tasks])
     return Importance(hyp=hyp, actual=hyp * X[None], tasks=tasks)
 
 

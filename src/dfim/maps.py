@@ -143,11 +143,16 @@ def labelled_matrix(sources, targets, scores):
     return M, src, tgt
 
 
+def element_labels(names, starts) -> list[str]:
+    """Labels ``name@start`` (in-window start) naming elements in maps and plots."""
+    return [f"{n}@{s}" for n, s in zip(names, starts)]
+
+
 def map_matrix(fis: pd.DataFrame, seq, task=None):
     """One sequence's per-element FIS rows as a sources × targets matrix (see
     :func:`labelled_matrix`), elements labelled ``name@start``."""
     f = fis[fis["seq"] == seq]
     if task is not None:
         f = f[f["task"] == task]
-    return labelled_matrix([f"{n}@{s}" for n, s in zip(f["mut_name"], f["mut_start"])],
-                           [f"{n}@{s}" for n, s in zip(f["resp_name"], f["resp_start"])], f["score"].to_numpy())
+    return labelled_matrix(element_labels(f["mut_name"], f["mut_start"]),
+                           element_labels(f["resp_name"], f["resp_start"]), f["score"].to_numpy())

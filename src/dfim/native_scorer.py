@@ -1043,6 +1043,12 @@ class NativeScorer:
     def close(self):
         pass
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
 
 def _padded(a: np.ndarray, n: int):
     """``a`` padded with zero rows to ``n`` rows, as a tensor (a fixed batch shape for every call)."""

@@ -8,6 +8,9 @@ code. P-values are assigned afterwards, over all shards, with
 
 from __future__ import annotations
 
+import logging
+import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,32 +18,49 @@ import pandas as pd
 
 from .deltas import compute_delta_profiles
 from .importance import Importance, compute_importance, make_references, make_scorer, prediction_change
-from .maps import compute_dfim
+from .maps import FIS_COLUMNS, compute_dfim
 from .models import SequenceModel, load_model
-from .mutants import generate_mutants_and_key
+from .mutants import KEY_COLUMNS, generate_mutants_and_key
 from .null import null_sequences, null_specs
 from .specs import MutationSpecs
+
+log = logging.getLogger("dfim")
 
 
 @dataclass
 class ScoringOptions:
-    """How to score: every field maps to a config key of the workflow."""
+    """How to score. Every field is a config key of the workflow, and the defaults are
+    the schema's (``workflow/schemas/config.schema.yaml``), so the API scores like ``make run``."""
 
-    method: str = "deeplift"
-    backend: str = "deeplift"
-    reference: str = "gc"
-    n_refs: int = 10
-    gc: float = 0.46
-    strategy: str = "gc"
-    tasks: list = field(default_factory=lambda: [0])
-    target: str = "preactivation"
-    contributions: str = "actual"  # or "hypothetical"
-    absolute: bool = True
-    channels: str = "sum"
-    positions: str = "max"
-    batch_size: int = 256
-    seed: int = 0
-    threads: int | None = None
+    method: str = "deeplift"          # importance.method
+    backend: str = "native"           # importance.backend
+    reference: str = "shuffle"        # importance.reference
+    n_refs: int = 10                  # importance.n_refs
+    gc: float = 0.46                  # importance.gc
+    strategy: str = "gc"              # mutation.strategy ("alt" in mode variants)
+    tasks: list = field(default_factory=lambda: [0])  # model.tasks
+    target: str = "preactivation"     # model.target
+    contributions: str = "actual"     # importance.contributions, or "hypothetical"
+    absolute: bool = True             # map.absolute
+    channels: str = "sum"             # map.channels
+    positions: str = "max"            # map.positions
+    batch_size: int = 256             # importance.batch_size
+    seed: int = 0                     # seed
+    threads: int | None = None        # the job's threads
+
+    @classmethod
+    def from_config(cls, cfg: dict, threads: int | None = None) -> "ScoringOptions":
+        """Options from a validated workflow config (the schema has filled every default)."""
+        imp, mp = cfg["importance"], cfg["map"]
+        strategy = "alt" if cfg["elements"]["mode"] == "variants" else cfg["mutation"]["strategy"]
+        return cls(method=imp["method"], backend=imp["backend"], reference=imp["reference"], n_refs=imp["n_refs"],
+                   gc=imp["gc"], strategy=strategy, tasks=list(cfg["model"]["tasks"]), target=cfg["model"]["target"],
+                   contributions=imp["contributions"], absolute=mp["absolute"], channels=mp["channels"],
+                   positions=mp["positions"], batch_size=imp["batch_size"], seed=cfg["seed"], threads=threads)
+
+    def scorer(self, model: SequenceModel):
+        """A new scorer for ``model`` with these options (a context manager)."""
+        return make_scorer(model, self.method, self.backend, target=self.target, threads=self.threads)
 
 
 @dataclass
@@ -49,41 +69,68 @@ class Scored:
 
     fis : per-element FIS rows (``dfim.maps.FIS_COLUMNS`` + ``pred_change``).
     delta : ``(T, m, L, 4)`` source-masked delta profiles; key : mutant key.
-    importance : scores of the originals.
+    importance : scores of the originals (None when there are no sequences).
+    mutant_importance : scores of the mutants.
     """
 
     fis: pd.DataFrame
     delta: np.ndarray
     key: pd.DataFrame
-    importance: Importance
+    importance: Importance | None
     mutant_importance: Importance
 
 
-def score_sequences(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, opts: ScoringOptions,
+@dataclass
+class ShardScores:
+    """What one shard job computes: the observed scores and the null's FIS rows."""
+
+    scored: Scored
+    null: pd.DataFrame
+
+
+def _scorer_for(model, opts: ScoringOptions, scorer):
+    """The given scorer (left open), or a new one closed on exit."""
+    return nullcontext(scorer) if scorer is not None else opts.scorer(model)
+
+
+def _unscored(model: SequenceModel, X: np.ndarray, opts: ScoringOptions, scorer, ids) -> Scored:
+    """Sequences without sources: their importance only, and empty maps."""
+    T = len(opts.tasks)
+    delta = np.zeros((T, 0, model.length, 4), np.float32)
+    imp = None
+    if len(X):
+        imp = compute_importance(model, X, method=opts.method, backend=opts.backend, reference=opts.reference,
+                                 tasks=opts.tasks, n_refs=opts.n_refs, gc=opts.gc, seed=opts.seed, ids=ids,
+                                 target=opts.target, batch_size=opts.batch_size, scorer=scorer)
+    return Scored(fis=pd.DataFrame(columns=list(FIS_COLUMNS) + ["pred_change"]), delta=delta,
+                  key=pd.DataFrame(columns=list(KEY_COLUMNS)), importance=imp,
+                  mutant_importance=Importance(delta, delta, list(opts.tasks)))
+
+
+def score_sequences(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, opts: ScoringOptions | None = None,
                     *, scorer=None, ids=None) -> Scored:
     """Interaction scores of ``X (n, L, 4)`` for ``specs`` (``spec.seq`` indexes ``X``).
 
     ``ids`` are global sequence numbers that seed the shuffled references and random
     mutants, so results do not depend on how sequences are split into shards.
+    Sequences without any source still get their importance scores.
     """
-    own = scorer is None
-    if own:
-        scorer = make_scorer(model, opts.method, opts.backend, target=opts.target, threads=opts.threads)
-    try:
-        mutants, key = generate_mutants_and_key(X, specs, strategy=opts.strategy, gc=opts.gc, seed=opts.seed)
-        refs = make_references(X, opts.reference, n_refs=opts.n_refs, gc=opts.gc, seed=opts.seed, ids=ids)
-        common = dict(scorer=scorer, refs=refs, tasks=opts.tasks, batch_size=opts.batch_size)
-        # originals and mutants go through the model in the same batches
-        both = np.concatenate([X, mutants]) if len(mutants) else X
-        ref_index = np.concatenate([np.arange(len(X)), key["seq"].to_numpy()])
-        imp = compute_importance(model, both, ref_index=ref_index, **common)
-    finally:
-        if own:
-            scorer.close()
+    opts = opts or ScoringOptions()
+    if not len(specs):
+        return _unscored(model, X, opts, scorer, ids)
+    mutants, key = generate_mutants_and_key(X, specs, strategy=opts.strategy, gc=opts.gc, seed=opts.seed)
+    refs = make_references(X, opts.reference, n_refs=opts.n_refs, gc=opts.gc, seed=opts.seed, ids=ids)
+    # originals and mutants go through the model in the same batches; each mutant is
+    # scored against its original's references so a delta profile compares like with like
+    both = np.concatenate([X, mutants]) if len(mutants) else X
+    ref_index = np.concatenate([np.arange(len(X)), key["seq"].to_numpy()])
+    with _scorer_for(model, opts, scorer) as s:
+        imp = compute_importance(model, both, scorer=s, refs=refs, ref_index=ref_index, tasks=opts.tasks,
+                                 batch_size=opts.batch_size)
     n = len(X)
-    pick = (lambda i: i.actual) if opts.contributions == "actual" else (lambda i: i.hyp)
     orig = Importance(imp.hyp[:, :n], imp.actual[:, :n], imp.tasks)
     mut = Importance(imp.hyp[:, n:], imp.actual[:, n:], imp.tasks)
+    pick = (lambda i: i.actual) if opts.contributions == "actual" else (lambda i: i.hyp)
     delta = compute_delta_profiles(pick(orig), pick(mut), key)
     fis = compute_dfim(delta, key, specs, absolute=opts.absolute, channels=opts.channels,
                        positions=opts.positions, tasks=imp.tasks)
@@ -95,12 +142,15 @@ def score_sequences(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, o
     return Scored(fis=fis, delta=delta, key=key, importance=orig, mutant_importance=mut)
 
 
-def score_null(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, opts: ScoringOptions, *,
-               shuffles: int = 2, kind: str = "dinuc", scorer=None, ids=None) -> pd.DataFrame:
+def score_null(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, opts: ScoringOptions | None = None, *,
+               shuffles: int = 10, kind: str = "dinuc", scorer=None, ids=None) -> pd.DataFrame:
     """FIS of the same specs on ``shuffles`` shuffled copies of each sequence.
 
     Returns the FIS rows with ``seq`` the original sequence index and ``shuffle`` the copy.
     """
+    opts = opts or ScoringOptions()
+    if not len(specs):
+        return pd.DataFrame(columns=list(FIS_COLUMNS) + ["pred_change"]).assign(shuffle=[])
     ids = np.arange(len(X)) if ids is None else np.asarray(ids)
     # seed the null shuffles apart from the reference shuffles of the same window
     N = null_sequences(X, shuffles, seed=opts.seed + 1_000_003, kind=kind, ids=ids)
@@ -108,31 +158,40 @@ def score_null(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, opts: 
     # global ids of the null sequences (window i, shuffle j), offset so their reference
     # shuffles are not drawn with the same seeds as any real window's
     null_ids = (np.repeat(ids, shuffles) * shuffles + np.tile(np.arange(shuffles), len(ids))) + 10**9
-    scored = score_sequences(model, N, nspecs, opts, scorer=scorer, ids=null_ids)
-    fis = scored.fis
+    fis = score_sequences(model, N, nspecs, opts, scorer=scorer, ids=null_ids).fis
     fis["shuffle"] = fis["seq"] % shuffles
     fis["seq"] = fis["seq"] // shuffles
     return fis
 
 
+def score_windows(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, opts: ScoringOptions, *,
+                  shuffles: int = 10, null_kind: str = "dinuc", ids=None) -> ShardScores:
+    """Observed scores and the shuffled null of one set of windows (one shard job)."""
+    t0 = time.time()
+    if not len(specs):  # no sources: importance only, no scorer kept for a null
+        return ShardScores(score_sequences(model, X, specs, opts, ids=ids),
+                           score_null(model, X, specs, opts, shuffles=shuffles, kind=null_kind, ids=ids))
+    with opts.scorer(model) as scorer:
+        scored = score_sequences(model, X, specs, opts, scorer=scorer, ids=ids)
+        log.info("observed maps done (%.1f s)", time.time() - t0)
+        null = score_null(model, X, specs, opts, shuffles=shuffles, kind=null_kind, scorer=scorer, ids=ids)
+        log.info("null maps done (%.1f s)", time.time() - t0)
+    return ShardScores(scored, null)
+
+
 def run_dfim(model, X: np.ndarray, specs: MutationSpecs, opts: ScoringOptions | None = None, *,
-             shuffles: int = 2, null_kind: str = "dinuc", pvalue: str = "empirical", level: str = "per_task"):
+             shuffles: int = 10, null_kind: str = "dinuc", pvalue: str = "empirical", level: str = "per_task"):
     """Observed FIS with p- and q-values, in one call (for notebooks and small jobs).
 
-    Returns ``(fis, null_fis, scored)``; ``fis`` gains ``pval`` and ``qval`` columns
-    (BH over each task's tested pairs).
+    Returns ``(fis, null_fis, scored)``: ``fis`` the FIS rows with ``pval`` and ``qval``
+    columns (BH over each task's tested pairs), ``null_fis`` the null's FIS rows, and
+    ``scored`` the :class:`Scored` of the originals (delta profiles, importance).
     """
     if not isinstance(model, SequenceModel):
         model = load_model(model)
-    opts = opts or ScoringOptions()
-    scorer = make_scorer(model, opts.method, opts.backend, target=opts.target, threads=opts.threads)
-    try:
-        scored = score_sequences(model, X, specs, opts, scorer=scorer)
-        null = score_null(model, X, specs, opts, shuffles=shuffles, kind=null_kind, scorer=scorer)
-    finally:
-        scorer.close()
-    fis = add_pvalues(scored.fis, null, kind=pvalue, level=level)
-    return fis, null, scored
+    res = score_windows(model, X, specs, opts or ScoringOptions(), shuffles=shuffles, null_kind=null_kind)
+    fis = add_pvalues(res.scored.fis, res.null, kind=pvalue, level=level)
+    return fis, res.null, res.scored
 
 
 def add_pvalues(fis: pd.DataFrame, null: pd.DataFrame, *, kind: str = "empirical",
@@ -140,6 +199,8 @@ def add_pvalues(fis: pd.DataFrame, null: pd.DataFrame, *, kind: str = "empirical
     """Add ``pval`` and ``qval`` (BH within each task) to FIS rows from their null rows."""
     from .stats import assign_pval, bh_qvalues
 
+    if not len(fis):
+        return fis.assign(pval=[], qval=[])
     fis = fis.copy()
     fis["pval"] = assign_pval(
         fis["score"].to_numpy(float), null["score"].to_numpy(float), kind=kind, level=level,

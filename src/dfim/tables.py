@@ -1,0 +1,76 @@
+"""The output tables' contracts: ``interactions.tsv`` and ``motif_pairs.tsv``.
+
+Coordinates are 0-based half-open like BED, genomic (``*_start``/``*_end``) and
+in-window (``*_win_start``/``*_win_end``). Column order is part of the contract: new
+columns are added, existing ones keep their place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .stats import pair_pvalue
+
+INTERACTION_COLUMNS = (
+    "peak_set", "window_id", "chrom", "window_start", "window_end", "task",
+    "source_name", "source_start", "source_end", "source_win_start", "source_win_end",
+    "target_name", "target_start", "target_end", "target_win_start", "target_win_end",
+    "score", "pred_change", "pval", "qval",
+)
+PAIR_COLUMNS = ("source_name", "target_name", "task", "n_tested", "median_score", "frac_q05", "combined_p")
+
+
+def with_window_ids(fis: pd.DataFrame, window_ids) -> pd.DataFrame:
+    """FIS rows (``seq`` indexing ``window_ids``) with a ``window_id`` column added in place."""
+    fis["window_id"] = np.asarray(window_ids)[fis["seq"].astype(int).to_numpy()] if len(fis) else []
+    return fis
+
+
+def interactions_table(fis: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame:
+    """FIS rows with p- and q-values joined to window coordinates, in the contract's
+    columns, sorted by task, then q, p, score (highest first) and position."""
+    w = windows.set_index("window_id").loc[fis["window_id"]] if len(fis) else windows.iloc[:0]
+    ws = w["start"].to_numpy(int)
+    table = pd.DataFrame({
+        "peak_set": w["peak_set"].to_numpy(),
+        "window_id": fis["window_id"].to_numpy(),
+        "chrom": w["chrom"].to_numpy(),
+        "window_start": ws,
+        "window_end": w["end"].to_numpy(int),
+        "task": fis["task"].to_numpy(),
+        "source_name": fis["mut_name"].to_numpy(),
+        "source_start": ws + fis["mut_start"].to_numpy(int),
+        "source_end": ws + fis["mut_end"].to_numpy(int),
+        "source_win_start": fis["mut_start"].to_numpy(int),
+        "source_win_end": fis["mut_end"].to_numpy(int),
+        "target_name": fis["resp_name"].to_numpy(),
+        "target_start": ws + fis["resp_start"].to_numpy(int),
+        "target_end": ws + fis["resp_end"].to_numpy(int),
+        "target_win_start": fis["resp_start"].to_numpy(int),
+        "target_win_end": fis["resp_end"].to_numpy(int),
+        "score": fis["score"].to_numpy(float),
+        "pred_change": fis["pred_change"].to_numpy(float),
+        "pval": fis["pval"].to_numpy(float),
+        "qval": fis["qval"].to_numpy(float),
+    })[list(INTERACTION_COLUMNS)]
+    return table.sort_values(["task", "qval", "pval", "score", "window_id", "source_win_start", "target_win_start"],
+                             ascending=[True, True, True, False, True, True, True], kind="stable")
+
+
+def pair_table(table: pd.DataFrame, null: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
+    """Genome-wide summary per ordered (source name → target name) pair, most significant first.
+
+    table : the interactions table; null : the null's FIS rows (``mut_name``,
+    ``resp_name``, ``task``, ``score``). ``combined_p`` is a one-sided rank-sum test of
+    the pair's observed scores against the scores of the same specs in the shuffled
+    windows (:func:`dfim.stats.pair_pvalue`).
+    """
+    null_groups = {k: g["score"].to_numpy(float) for k, g in null.groupby(["mut_name", "resp_name", "task"])}
+    rows = []
+    for (s, t, task), g in table.groupby(["source_name", "target_name", "task"], sort=True):
+        rows.append((s, t, task, len(g), float(g["score"].median()), float((g["qval"] < alpha).mean()),
+                     pair_pvalue(g["score"].to_numpy(float), null_groups.get((s, t, task), np.array([])))))
+    pairs = pd.DataFrame(rows, columns=list(PAIR_COLUMNS))
+    return pairs.sort_values(["combined_p", "median_score", "source_name", "target_name"],
+                             ascending=[True, False, True, True], kind="stable").reset_index(drop=True)

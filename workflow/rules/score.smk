@@ -1,28 +1,12 @@
-rule jaspar_motifs:
-    output:
-        "results/jaspar_motifs.meme",
-    params:
-        ids=config["elements"]["jaspar_ids"],
-        release=config["elements"]["jaspar_release"],
-    log:
-        "logs/jaspar_motifs.log",
-    benchmark:
-        "benchmarks/jaspar_motifs.tsv"
-    conda:
-        "../../envs/dfim.yaml"
-    script:
-        "../scripts/jaspar_motifs.py"
-
-
 rule score_shard:
     input:
-        windows="results/{peak_set}/windows.tsv",
+        windows=WINDOWS,
         motifs=motif_file(),
-        genome=config["genome"],
-        fai=config["genome"] + ".fai",
-        model=config["model"]["path"],
+        genome=GENOME,
+        fai=GENOME_FAI,
+        model=MODEL,
     output:
-        "results/{peak_set}/shards/{shard}.h5",
+        SHARD,
     params:
         elements=config["elements"],
         importance=config["importance"],

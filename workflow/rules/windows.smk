@@ -1,26 +1,11 @@
-rule genome_index:
-    input:
-        config["genome"],
-    output:
-        config["genome"] + ".fai",
-    log:
-        "logs/genome_index.log",
-    benchmark:
-        "benchmarks/genome_index.tsv"
-    conda:
-        "../../envs/dfim.yaml"
-    script:
-        "../scripts/genome_index.py"
-
-
 rule windows:
     input:
         peaks=peak_file,
-        genome=config["genome"],
-        fai=config["genome"] + ".fai",
-        model=config["model"]["path"],
+        genome=GENOME,
+        fai=GENOME_FAI,
+        model=MODEL,
     output:
-        "results/{peak_set}/windows.tsv",
+        WINDOWS,
     params:
         window=config["window"],
         max_n_fraction=config["max_n_fraction"],

@@ -15,16 +15,16 @@ rule gather:
             labels={"peak set": "{peak_set}", "table": "motif pairs"},
         ),
         maps=MAPS,
-    params:
-        pvalue=config["pvalue"],
     log:
         "logs/{peak_set}/gather.log",
     benchmark:
         "benchmarks/{peak_set}/gather.tsv"
+    conda:
+        "../../envs/dfim.yaml"
     resources:
         mem_mb=lambda wildcards, attempt: 4000 * attempt,
         runtime=60,
-    conda:
-        "../../envs/dfim.yaml"
+    params:
+        pvalue=config["pvalue"],
     script:
         "../scripts/gather.py"

@@ -12,16 +12,16 @@ rule plots:
             category="Plots",
             labels={"peak set": "{peak_set}", "plot": "{name}"},
         ),
-    params:
-        top=config["plots"]["top"],
     log:
         "logs/{peak_set}/plots.log",
     benchmark:
         "benchmarks/{peak_set}/plots.tsv"
+    conda:
+        "../../envs/dfim.yaml"
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        "../../envs/dfim.yaml"
+    params:
+        top=config["plots"]["top"],
     script:
         "../scripts/plots.py"

@@ -7,6 +7,16 @@ rule score_shard:
         model=MODEL,
     output:
         SHARD,
+    log:
+        "logs/{peak_set}/score_shard/{shard}.log",
+    benchmark:
+        "benchmarks/{peak_set}/score_shard/{shard}.tsv"
+    conda:
+        "../../envs/dfim.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, attempt: 4000 * attempt,
+        runtime=lambda wildcards, attempt: 120 * attempt,
     params:
         elements=config["elements"],
         importance=config["importance"],
@@ -15,15 +25,5 @@ rule score_shard:
         null=config["null"],
         model=config["model"],
         seed=config["seed"],
-    threads: 2
-    log:
-        "logs/{peak_set}/score_shard/{shard}.log",
-    benchmark:
-        "benchmarks/{peak_set}/score_shard/{shard}.tsv"
-    resources:
-        mem_mb=lambda wildcards, attempt: 4000 * attempt,
-        runtime=lambda wildcards, attempt: 120 * attempt,
-    conda:
-        "../../envs/dfim.yaml"
     script:
         "../scripts/score_shard.py"

@@ -6,6 +6,15 @@ rule windows:
         model=MODEL,
     output:
         WINDOWS,
+    log:
+        "logs/{peak_set}/windows.log",
+    benchmark:
+        "benchmarks/{peak_set}/windows.tsv"
+    conda:
+        "../../envs/dfim.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         window=config["window"],
         max_n_fraction=config["max_n_fraction"],
@@ -13,14 +22,5 @@ rule windows:
         shard_size=config["shard_size"],
         tasks=config["model"]["tasks"],
         n_shards=lambda w: shard_count(w.peak_set),
-    log:
-        "logs/{peak_set}/windows.log",
-    benchmark:
-        "benchmarks/{peak_set}/windows.tsv"
-    resources:
-        mem_mb=2000,
-        runtime=30,
-    conda:
-        "../../envs/dfim.yaml"
     script:
         "../scripts/windows.py"

@@ -1,10 +1,26 @@
-import os
+# Paths, input functions and config look-ups of the rule files. Every file that more
+# than one rule names is spelled here once; {peak_set} (and {shard}) stay wildcards.
 
 from dfim.steps import count_peaks, n_shards
+
+GENOME = config["genome"]
+GENOME_FAI = f"{GENOME}.fai"
+MODEL = config["model"]["path"]
+JASPAR_MOTIFS = "results/jaspar_motifs.meme"
+WINDOWS = "results/{peak_set}/windows.tsv"
+SHARD = "results/{peak_set}/shards/{shard}.h5"
+INTERACTIONS = "results/{peak_set}/interactions.tsv"
+MOTIF_PAIRS = "results/{peak_set}/motif_pairs.tsv"
+MAPS = "results/{peak_set}/maps.h5"
+PLOTS = "results/{peak_set}/plots"
 
 
 def peak_sets():
     return list(config["peaks"])
+
+
+def peak_file(wildcards):
+    return config["peaks"][wildcards.peak_set]
 
 
 def shard_count(peak_set):
@@ -15,7 +31,7 @@ def shard_count(peak_set):
 
 def shard_files(wildcards):
     return expand(
-        "results/{peak_set}/shards/{shard}.h5",
+        SHARD,
         peak_set=wildcards.peak_set,
         shard=range(shard_count(wildcards.peak_set)),
     )
@@ -26,21 +42,11 @@ def motif_file():
     el = config["elements"]
     if el["mode"] not in ("motifs", "variants"):
         return []
-    return el["motif_file"] or "results/jaspar_motifs.meme"
-
-
-def peak_file(wildcards):
-    return config["peaks"][wildcards.peak_set]
+    return el["motif_file"] or JASPAR_MOTIFS
 
 
 def final_outputs():
     return expand(
-        [
-            "results/{peak_set}/interactions.tsv",
-            "results/{peak_set}/motif_pairs.tsv",
-            "results/{peak_set}/maps.h5",
-            "results/{peak_set}/windows.tsv",
-            "results/{peak_set}/plots",
-        ],
+        [INTERACTIONS, MOTIF_PAIRS, MAPS, WINDOWS, PLOTS],
         peak_set=peak_sets(),
     )

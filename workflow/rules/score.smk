@@ -1,28 +1,22 @@
-rule jaspar_motifs:
-    output:
-        "results/jaspar_motifs.meme",
-    params:
-        ids=config["elements"]["jaspar_ids"],
-        release=config["elements"]["jaspar_release"],
-    log:
-        "logs/jaspar_motifs.log",
-    benchmark:
-        "benchmarks/jaspar_motifs.tsv"
-    conda:
-        "../../envs/dfim.yaml"
-    script:
-        "../scripts/jaspar_motifs.py"
-
-
 rule score_shard:
     input:
-        windows="results/{peak_set}/windows.tsv",
+        windows=WINDOWS,
         motifs=motif_file(),
-        genome=config["genome"],
-        fai=config["genome"] + ".fai",
-        model=config["model"]["path"],
+        genome=GENOME,
+        fai=GENOME_FAI,
+        model=MODEL,
     output:
-        "results/{peak_set}/shards/{shard}.h5",
+        SHARD,
+    log:
+        "logs/{peak_set}/score_shard/{shard}.log",
+    benchmark:
+        "benchmarks/{peak_set}/score_shard/{shard}.tsv"
+    conda:
+        "../../envs/dfim.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, attempt: 4000 * attempt,
+        runtime=lambda wildcards, attempt: 120 * attempt,
     params:
         elements=config["elements"],
         importance=config["importance"],
@@ -31,15 +25,5 @@ rule score_shard:
         null=config["null"],
         model=config["model"],
         seed=config["seed"],
-    threads: 2
-    log:
-        "logs/{peak_set}/score_shard/{shard}.log",
-    benchmark:
-        "benchmarks/{peak_set}/score_shard/{shard}.tsv"
-    resources:
-        mem_mb=lambda wildcards, attempt: 4000 * attempt,
-        runtime=lambda wildcards, attempt: 120 * attempt,
-    conda:
-        "../../envs/dfim.yaml"
     script:
         "../scripts/score_shard.py"

@@ -27,6 +27,15 @@ def im2col_conv(kernel, bias, padding: str):
     matrix products. The result is the same convolution, bit for bit (the bias is
     added to the product's 2-D result, where TensorFlow fuses it into the matmul). The
     gradient sums the ``k`` windows' gradients back (col2im), also one XLA pass.
+
+    Parameters
+    ----------
+    kernel : ``(k, cin, cout)`` tensor; bias : ``(cout,)`` tensor or None.
+    padding : ``"same"``, ``"valid"`` or ``"causal"`` (stride 1, no dilation).
+
+    Returns
+    -------
+    conv : ``h (b, L, cin) -> (b, L_out, cout)``, with its custom input gradient.
     """
     import tensorflow as tf
 
@@ -116,6 +125,16 @@ def conv_fft_grad(kernel: np.ndarray, bias, padding: str, L: int):
     discontinuities where the FFT's larger rounding error (relative to the whole
     signal, not to each output) would move a near-tie and change the scores locally.
     The gradient is linear in its input, so its rounding stays rounding.
+
+    Parameters
+    ----------
+    kernel : ``(k, cin, cout)`` float32 array; bias : ``(cout,)`` tensor or None.
+    padding : ``"same"``, ``"valid"`` or ``"causal"``.
+    L : input length the FFT size is chosen for.
+
+    Returns
+    -------
+    conv : ``h (b, L, cin) -> (b, L_out, cout)``, with the FFT input gradient.
     """
     import tensorflow as tf
 

@@ -261,3 +261,11 @@ def test_genomics_default_needs_a_linear_layer_before_each_activation(tmp_path):
                          tf_keras.layers.Dense(1)]).save(tmp_path / "m.h5")
     with pytest.raises(ModelError, match="follows MaxPooling1D"):
         make_scorer(load_model(tmp_path / "m.h5"), "deeplift", "native")
+
+
+def test_native_scorer_is_a_context_manager(tmp_path, rng):
+    model = load_model(small_cnn(L, tmp_path / "cnn.h5"))
+    X = random_onehot(rng, 3, L)
+    with make_scorer(model, "grad_x_input", "native") as scorer:
+        m = scorer.multipliers(X, None, 0)
+    assert m.shape == X.shape

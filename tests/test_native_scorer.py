@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import tf_keras
-from conftest import random_onehot
+from conftest import assert_close, random_onehot
 from models import linear_model, motif_pair_model, small_cnn
 
 from dfim.importance import compute_importance, make_references, make_scorer
@@ -84,11 +84,6 @@ def dense_head_cnn(path, batchnorm: bool, seed=0):
     return path
 
 
-def _assert_close(a, b, rel=1e-4):
-    err = np.abs(a - b).max()
-    assert err <= rel * np.abs(b).max(), f"max|a-b| = {err:.3g}, max|b| = {np.abs(b).max():.3g}"
-
-
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     d = tmp_path_factory.mktemp("native")
@@ -108,8 +103,8 @@ def test_deeplift_rules_match_deeplift_package(models, rng, method, which, refer
     kw = {"method": method, "reference": reference, "n_refs": 3, "tasks": [0, 1], "seed": 7}
     want = compute_importance(model, X, backend="deeplift", **kw)
     got = compute_importance(model, X, backend="native", **kw)
-    _assert_close(got.actual, want.actual)
-    _assert_close(got.hyp, want.hyp)
+    assert_close(got.actual, want.actual)
+    assert_close(got.hyp, want.hyp)
 
 
 @pytest.mark.parametrize("which", ["dense_head", "dense_head_bn"])
@@ -128,7 +123,7 @@ def test_grad_x_input_matches_deeplift_package(models, rng, which):
     X = random_onehot(rng, 12, L)
     want = compute_importance(model, X, method="grad_x_input", backend="deeplift", reference="zero", tasks=[0, 1])
     got = compute_importance(model, X, method="grad_x_input", backend="native", reference="zero", tasks=[0, 1])
-    _assert_close(got.actual, want.actual, rel=1e-5)
+    assert_close(got.actual, want.actual, rel=1e-5)
 
 
 def test_rescale_mutants_against_their_originals_references(models, rng):
@@ -142,7 +137,7 @@ def test_rescale_mutants_against_their_originals_references(models, rng):
     kw = {"method": "rescale", "refs": refs, "ref_index": idx, "tasks": [1], "batch_size": 7}
     want = compute_importance(model, mut, backend="deeplift", **kw)
     got = compute_importance(model, mut, backend="native", **kw)
-    _assert_close(got.actual, want.actual)
+    assert_close(got.actual, want.actual)
 
 
 @pytest.mark.parametrize("reference", ["gc", "zero"])
@@ -197,7 +192,7 @@ def test_keras3_model_scored_natively_matches_deeplift_on_tf_keras_copy(tmp_path
     kw = {"method": "rescale", "reference": "shuffle", "n_refs": 3, "tasks": [0, 1], "seed": 2}
     got = compute_importance(model3, X, backend="native", **kw)
     want = compute_importance(load_model(tmp_path / "m.h5"), X, backend="deeplift", **kw)
-    _assert_close(got.actual, want.actual)
+    assert_close(got.actual, want.actual)
 
 
 def test_rescale_with_a_reference_set_shared_by_every_sequence(models, rng):
@@ -206,7 +201,7 @@ def test_rescale_with_a_reference_set_shared_by_every_sequence(models, rng):
     X = random_onehot(rng, 5, L)
     refs = np.stack([make_references(X, "gc")[0, 0], np.full((L, 4), 0.1, np.float32)])[None]
     kw = {"method": "rescale", "refs": refs, "tasks": [0], "batch_size": 4}
-    _assert_close(compute_importance(model, X, backend="native", **kw).actual,
+    assert_close(compute_importance(model, X, backend="native", **kw).actual,
                   compute_importance(model, X, backend="deeplift", **kw).actual)
 
 
@@ -237,128 +232,10 @@ def test_rescale_sums_to_prediction_difference_on_a_functional_chain(tmp_path, r
     np.testing.assert_allclose(imp.actual.sum(axis=(2, 3)).T, delta, atol=1e-5)
 
 
-def test_wide_model_takes_the_fft_gradient_path():
-    """The wide test model's second and third convolutions do go through the FFT gradient."""
-    from dfim.native_scorer import _fft_pays
-
-    assert _fft_pays(64, (9, 64, 64), "valid") and _fft_pays(28, (8, 64, 64), "same")
-    assert not _fft_pays(50, (5, 32, 32), "same")  # the demo model's second layer: too narrow to pay
-    assert not _fft_pays(1000, (19, 4, 300), "same")  # one-hot input: im2col instead
-    assert _fft_pays(333, (11, 300, 200), "same")  # Basset's second layer
-
-
-@pytest.mark.parametrize("k, padding", [(11, "same"), (8, "same"), (9, "valid"), (5, "causal")])
-def test_fft_gradient_convolution_equals_the_direct_one(rng, k, padding):
-    """Forward bit for bit tf.nn.conv1d (+ bias); input gradient equal to autodiff's up to rounding."""
-    import tensorflow as tf
-
-    from dfim.native_scorer import _conv_fft_grad
-
-    n, length, cin, cout = 3, 50, 64, 70
-    W = rng.normal(0, 1, (k, cin, cout)).astype(np.float32)
-    b = tf.constant(rng.normal(0, 1, cout).astype(np.float32))
-    h = tf.constant(rng.normal(0, 1, (n, length, cin)).astype(np.float32))
-
-    def direct(v):
-        if padding == "causal":
-            return tf.nn.bias_add(tf.nn.conv1d(tf.pad(v, [[0, 0], [k - 1, 0], [0, 0]]), W, 1, "VALID"), b)
-        return tf.nn.bias_add(tf.nn.conv1d(v, W, 1, padding.upper()), b)
-
-    fft = _conv_fft_grad(W, b, padding, length)
-    g = tf.constant(rng.normal(0, 1, direct(h).shape).astype(np.float32))
-    out = {}
-    for name, fn in (("direct", direct), ("fft", fft)):
-        with tf.GradientTape() as tape:
-            tape.watch(h)
-            z = fn(h)
-        out[name] = z.numpy(), tape.gradient(z, h, output_gradients=g).numpy()
-    np.testing.assert_array_equal(out["fft"][0], out["direct"][0])
-    _assert_close(out["fft"][1], out["direct"][1], rel=1e-5)
-
-
-@pytest.mark.parametrize("padding", ["same", "valid", "causal"])
-def test_im2col_convolution_equals_tensorflows(rng, padding):
-    """One-hot input: forward bit for bit tf.nn.conv1d (+ bias), input gradient equal to autodiff's."""
-    import tensorflow as tf
-
-    from dfim.native_scorer import _im2col_conv
-
-    k, cout = 19, 30
-    W = tf.constant(rng.normal(0, 1, (k, 4, cout)).astype(np.float32))
-    b = tf.constant(rng.normal(0, 1, cout).astype(np.float32))
-    h = tf.constant(random_onehot(rng, 3, 50))
-
-    def direct(v):
-        if padding == "causal":
-            return tf.nn.bias_add(tf.nn.conv1d(tf.pad(v, [[0, 0], [k - 1, 0], [0, 0]]), W, 1, "VALID"), b)
-        return tf.nn.bias_add(tf.nn.conv1d(v, W, 1, padding.upper()), b)
-
-    out = {}
-    for name, fn in (("direct", direct), ("im2col", _im2col_conv(W, b, padding))):
-        with tf.GradientTape() as tape:
-            tape.watch(h)
-            z = fn(h)
-        out[name] = z.numpy(), tape.gradient(z, h, output_gradients=tf.ones_like(z) + z).numpy()
-    np.testing.assert_array_equal(out["im2col"][0], out["direct"][0])
-    _assert_close(out["im2col"][1], out["direct"][1], rel=1e-6)
-
-
-@pytest.mark.parametrize("xla", [True, False])
-@pytest.mark.parametrize("size, length", [(3, 40), (4, 37), (2, 9)])
-def test_fused_relu_maxpool_equals_tensorflows_ops(rng, monkeypatch, size, length, xla):
-    """ReLU + max-pool as one XLA step: values, gradient and Rescale gradient bit for bit those of
-    TensorFlow's ReLU and MaxPool ops, with ties (equal values, all-negative windows) in the input
-    and a length that leaves inputs past the last window; compiled by XLA or, where a build has
-    none, as plain TensorFlow ops."""
-    import tensorflow as tf
-
-    from dfim import native_scorer
-    from dfim.native_scorer import _act_step, _fuse_relu_pool, _rescale_op, _Step
-
-    monkeypatch.setattr(native_scorer, "_XLA", [xla, "checked"])
-
-    relu = _act_step("relu", "conv", False)
-    pool = _Step("linear", lambda h: tf.nn.max_pool1d(h, size, size, "VALID"), "pool", params=(size, size, "VALID"))
-    pool.layer = "MaxPooling1D"
-    (fused,) = _fuse_relu_pool([relu, pool])
-    assert fused.layer == "ReLUMaxPool" and fused.kind == "act"
-
-    z = tf.constant(np.round(rng.normal(0, 1, (5, length, 6)), 1).astype(np.float32))  # rounding makes ties
-    z_r = tf.constant(np.round(rng.normal(0, 1, (1, length, 6)), 1).astype(np.float32))
-    g = tf.constant(rng.normal(0, 1, (5, length // size, 6)).astype(np.float32))
-    out = {}
-    for name, plain, rescale in (
-        ("ops", lambda v: pool.fn(tf.nn.relu(v)), lambda v: pool.fn(_rescale_op(relu, v, z_r))),
-        ("fused", fused.fn, lambda v: _rescale_op(fused, v, z_r)),
-    ):
-        with tf.GradientTape(persistent=True) as tape:
-            tape.watch(z)
-            y, y_res = plain(z), rescale(z)
-        out[name] = [t.numpy() for t in (y, y_res, tape.gradient(y, z, output_gradients=g),
-                                         tape.gradient(y_res, z, output_gradients=g))]
-    for a, b in zip(out["fused"], out["ops"]):
-        np.testing.assert_array_equal(a, b)
-    assert (out["ops"][2] == 0).mean() > 0.5 and np.abs(out["ops"][3]).max() > 0
-
-
-def test_only_relu_with_non_overlapping_valid_max_pooling_is_fused(tmp_path):
-    tf_keras.utils.set_random_seed(0)
-    tf_keras.Sequential([
-        tf_keras.Input((L, 4)),
-        tf_keras.layers.Conv1D(4, 5, activation="relu"), tf_keras.layers.MaxPooling1D(2),  # fused
-        tf_keras.layers.Conv1D(4, 5, activation="relu"), tf_keras.layers.MaxPooling1D(3, strides=2),  # overlapping
-        tf_keras.layers.Conv1D(4, 5, activation="tanh"), tf_keras.layers.MaxPooling1D(2),  # not a ReLU
-        tf_keras.layers.Flatten(), tf_keras.layers.Dense(1),
-    ]).save(tmp_path / "m.h5")
-    scorer = make_scorer(load_model(tmp_path / "m.h5"), "rescale", "native")
-    acts = [(s.layer, s.name.split("+")[0]) for s in scorer._steps if s.kind == "act"]
-    assert acts == [("ReLUMaxPool", "relu"), (None, "relu"), (None, "tanh")]
-
-
 def test_test_models_take_the_fused_relu_maxpool_step(models):
     """So the comparisons with the deeplift package above cover it."""
     for which in ("demo", "deep", "wide", "dense_head"):
-        steps = make_scorer(models[which], "rescale", "native")._steps
+        steps = make_scorer(models[which], "rescale", "native").steps
         assert any(s.layer == "ReLUMaxPool" for s in steps), which
 
 
@@ -384,3 +261,11 @@ def test_genomics_default_needs_a_linear_layer_before_each_activation(tmp_path):
                          tf_keras.layers.Dense(1)]).save(tmp_path / "m.h5")
     with pytest.raises(ModelError, match="follows MaxPooling1D"):
         make_scorer(load_model(tmp_path / "m.h5"), "deeplift", "native")
+
+
+def test_native_scorer_is_a_context_manager(tmp_path, rng):
+    model = load_model(small_cnn(L, tmp_path / "cnn.h5"))
+    X = random_onehot(rng, 3, L)
+    with make_scorer(model, "grad_x_input", "native") as scorer:
+        m = scorer.multipliers(X, None, 0)
+    assert m.shape == X.shape

@@ -88,13 +88,13 @@ def native_flops(keras_model) -> tuple[int, int]:
     """FLOPs the native scorer executes per sequence: (forward, input gradient).
 
     The forward is :func:`forward_flops`. The input gradient of a wide convolution goes
-    through the FFT where ``dfim.native_scorer._fft_pays`` says so: a complex
+    through the FFT where ``dfim.native.kernels.fft_pays`` says so: a complex
     ``cout x cin`` product per frequency (``8 * F * cin * cout`` real FLOPs) plus a real
     FFT of the ``cout`` upstream channels and an inverse one of the ``cin`` input
     channels (``2.5 * P * log2 P`` FLOPs each, the usual count for a real transform).
     Every other layer's gradient costs its forward FLOPs.
     """
-    from dfim.native_scorer import _IM2COL_MAX_CHANNELS, _fft_length, _fft_pays, _pads
+    from dfim.native.kernels import IM2COL_MAX_CHANNELS, fft_length, fft_pays, pads
 
     fwd = grad = 0
     for r in layer_table(keras_model):
@@ -103,8 +103,8 @@ def native_flops(keras_model) -> tuple[int, int]:
         if r["kind"] == "Conv1D" and layer.strides[0] == 1 and layer.dilation_rate[0] == 1:
             k, cin, cout = layer.get_weights()[0].shape
             L = r["in"][0]
-            if cin > _IM2COL_MAX_CHANNELS and _fft_pays(L, (k, cin, cout), layer.padding):
-                P = _fft_length(L + sum(_pads(k, layer.padding)))
+            if cin > IM2COL_MAX_CHANNELS and fft_pays(L, (k, cin, cout), layer.padding):
+                P = fft_length(L + sum(pads(k, layer.padding)))
                 F = P // 2 + 1
                 grad += 8 * F * cin * cout + 2.5 * P * math.log2(P) * (cin + cout)
                 continue
@@ -174,7 +174,7 @@ def locality_flops(keras_model, width: int) -> tuple[int, int]:
 def profile_layers(steps, L: int, batch: int, threads: int, repeats: int = 3) -> list[dict]:
     """Time each linear op of a translated native model (forward, and input gradient) on ``batch`` rows.
 
-    ``steps``: ``NativeScorer._steps``. Activations and pooling are timed together as
+    ``steps``: ``NativeScorer.steps``. Activations and pooling are timed together as
     "element-wise" (forward + gradient of each).
     """
     import tensorflow as tf

@@ -43,14 +43,16 @@ def _pool_layer(model, step):
 def build(model, steps, method: str = "grad_x_input"):
     """A ``tf.function(x_orig, x_mut, orig_index, start, width, task, ref)`` -> multipliers of both.
 
-    ``steps``: the native scorer's translated steps (``NativeScorer._steps``) for
+    ``steps``: the native scorer's translated steps (``NativeScorer.steps``) for
     ``grad_x_input`` or ``rescale``; ``start`` (m,): first changed base of each mutant;
     ``width``: a Python int, the widest source of the batch; ``ref`` (1, L, 4): the
     shared reference (used by Rescale).
     """
     import tensorflow as tf
 
-    from dfim.native_scorer import _rescale_op, _run, _vjp
+    from dfim.native.program import run as run_steps
+    from dfim.native.program import vjp
+    from dfim.native.rules import rescale_op
 
     plan = []  # per step: ("conv", kernel, bias, k, left, right) | ("pool", p) | ("act",) | ("other",)
     windowed = True
@@ -62,7 +64,7 @@ def build(model, steps, method: str = "grad_x_input"):
         elif step.kind == "linear" and step.layer == "MaxPooling1D":
             plan.append(("pool", _pool_layer(model, step)))
         elif step.layer == "ReLUMaxPool":  # ReLU + max-pool as one step
-            plan.append(("pool", step.params[0]))
+            plan.append(("pool", step.size))
         elif step.kind == "act" or step.layer == "BatchNormalization":
             plan.append(("elementwise",))
         elif step.layer in ("Flatten", "Dense"):
@@ -84,7 +86,7 @@ def build(model, steps, method: str = "grad_x_input"):
             rows = tf.repeat(tf.range(tf.shape(v)[0])[:, None], w_out, axis=1)
             pos = a[:, None] + tf.range(w_out)[None, :]
             z = tf.tensor_scatter_nd_update(z_orig, tf.stack([rows, pos], -1), win)
-            return z, lambda g: _vjp(fn, v, g)  # the whole input gradient, as the native scorer's
+            return z, lambda g: vjp(fn, v, g)  # the whole input gradient, as the native scorer's
 
         return op(h)
 
@@ -122,9 +124,9 @@ def build(model, steps, method: str = "grad_x_input"):
         on_act = None
         if method == "rescale":
             z_r = []
-            _run(steps, ref, on_act=lambda s, z: (z_r.append(z), s.fn(z))[1])
+            run_steps(steps, ref, on_act=lambda s, z: (z_r.append(z), s.fn(z))[1])
             its = {"o": iter(z_r), "m": iter(list(z_r))}
-            on_act = lambda s, z, which: _rescale_op(s, z, next(its[which]))
+            on_act = lambda s, z, which: rescale_op(s, z, next(its[which]))
         with tf.GradientTape() as tape:
             tape.watch([x_orig, x_mut])
             y_o, y_m = forward(x_orig, x_mut, orig_index, start, width, on_act)
@@ -148,7 +150,7 @@ def measure(model, scorer_factory, X0, mutants, orig_index, starts, width, round
     out = {}
     for method in ("grad_x_input", "rescale"):
         s = scorer_factory(method)
-        steps = s._steps
+        steps = s.steps
         ref = tf.constant(gc_ref)
         task = tf.constant(0)
         xo, xm = tf.constant(X0), tf.constant(mutants)

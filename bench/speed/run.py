@@ -167,7 +167,7 @@ def main(argv=None):
     tf.config.threading.set_inter_op_parallelism_threads(1)
     from dfim.importance import compute_importance, make_scorer
     from dfim.models import load_model
-    from dfim.native_scorer import NativeScorer
+    from dfim.native import NativeScorer
     from dfim.sequences import gc_background
 
     t_start = time.time()
@@ -230,15 +230,15 @@ def main(argv=None):
                                            a.rounds, threads, log)
                 s = NativeScorer(model, "grad_x_input", threads=threads)
                 pb = min(128, n)
-                layer_prof = cost.profile_layers(s._steps, model.length, pb, threads)
+                layer_prof = cost.profile_layers(s.steps, model.length, pb, threads)
                 op_flops = {r["name"]: r["flops"] for r in cost.layer_table(model.keras_model)}
                 for r in layer_prof:
                     r["flops"] = op_flops.get(r["name"], 0) if r["kind"] == "linear" else 0
                 rf = cost.receptive_field(model.keras_model)
                 # forward alone vs forward + input gradient, the bound on what forward-only locality can save
-                from dfim.native_scorer import _run
+                from dfim.native.program import run as run_steps
 
-                fwd = tf.function(functools.partial(_run, s._steps),
+                fwd = tf.function(functools.partial(run_steps, s.steps),
                                   input_signature=[tf.TensorSpec((None, model.length, 4))])
                 Xt = tf.constant(X[:pb])
                 fwd(Xt)
@@ -360,7 +360,7 @@ def write_report(a, mach, threads, load0, load1, mm, peak_wall, peak_cpu, result
       "dense layers (2 x multiply-adds, from the layer shapes) x 2: the input-gradient pass is counted as one "
       "more forward. The reference's own forward pass (once per batch for a shared reference) is not counted; "
       "neither are pooling and activations. The native scorer takes the input gradient of Basset's two wide "
-      "convolutions through the FFT (`_conv_fft_grad`), which needs fewer FLOPs than a forward: its "
+      "convolutions through the FFT (`conv_fft_grad`), which needs fewer FLOPs than a forward: its "
       "**executed** count (forward + FFT gradient, `cost.native_flops`) is given too, and its nominal rate can "
       "exceed the matmul rate.\n")
     w("| model | method | scorer | nominal GFLOP / seq | executed GFLOP / seq | seq/s CPU | nominal GFLOP/s CPU | "
@@ -535,7 +535,7 @@ def write_report(a, mach, threads, load0, load1, mm, peak_wall, peak_cpu, result
       "XLA into one element-wise pass; max-pool passes the gradient to the input's arg-max (deeplift's "
       "`gradient` max-pool mode; the first arg-max where a window holds equal values, as TensorFlow's "
       "MaxPoolGrad). A ReLU followed by non-overlapping max-pooling runs as one XLA pass per direction, "
-      "values and gradients bit for bit those of TensorFlow's separate ops (tests/test_native_scorer.py).")
+      "values and gradients bit for bit those of TensorFlow's separate ops (tests/test_native_kernels.py).")
     w("- The deeplift package evaluates the reference's forward pass for every sequence and builds its "
       "multipliers with separate TF1 ops per layer; the 2018 approach adds a `session.run` per 10 sequences.")
     w("- Native gradients: convolutions with at most 8 input channels (one-hot DNA) run as one im2col matrix "

@@ -20,7 +20,7 @@ import sys
 
 import numpy as np
 
-from .models import ModelError, SequenceModel
+from .models import ModelError, SequenceModel, keras_layers
 
 # method name -> deeplift NonlinearMxtsMode attribute
 DEEPLIFT_METHODS = {
@@ -101,7 +101,7 @@ def keras_to_deeplift_config(model: SequenceModel) -> list[dict]:
     converted; anything else raises :class:`ModelError` naming the layer.
     """
     km = model.keras_model
-    layers = [layer for layer in km.layers if layer.__class__.__name__ != "InputLayer"]
+    layers = keras_layers(km)
     configs = []
     for layer in layers:
         kind = layer.__class__.__name__

@@ -21,7 +21,7 @@ import numpy as np
 
 from .deeplift_scorer import DEEPLIFT_METHODS, DeepliftScorer
 from .models import SequenceModel, load_model
-from .native_scorer import NATIVE_METHODS, NativeScorer
+from .native import NATIVE_METHODS, NativeScorer
 from .sequences import gc_background, shuffled_copies
 
 REFERENCES = ("gc", "zero", "shuffle")

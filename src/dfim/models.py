@@ -99,19 +99,25 @@ class SequenceModel:
         return self._logit_fn
 
 
-def _final_layer(keras_model):
-    layers = [layer for layer in keras_model.layers if layer.__class__.__name__ != "InputLayer"]
-    if not layers:
-        raise ModelError("the model has no layers")
-    return layers[-1]
+def keras_layers(keras_model) -> list:
+    """The model's layers in order, without ``InputLayer`` (which tf_keras lists for some models, Keras 3 never)."""
+    return [layer for layer in keras_model.layers if layer.__class__.__name__ != "InputLayer"]
 
 
-def _activation_name(layer) -> str:
+def activation_name(layer) -> str:
+    """The name of a Keras layer's ``activation`` (e.g. ``"relu"``); ``"linear"`` for a layer without one."""
     act = getattr(layer, "activation", None)
     if act is None:
         return "linear"
     name = getattr(act, "__name__", str(act))
     return name
+
+
+def _final_layer(keras_model):
+    layers = keras_layers(keras_model)
+    if not layers:
+        raise ModelError("the model has no layers")
+    return layers[-1]
 
 
 def _preactivation_fn(model: SequenceModel):
@@ -121,7 +127,7 @@ def _preactivation_fn(model: SequenceModel):
     km = model.keras_model
     last = _final_layer(km)
     kind = last.__class__.__name__
-    act = _activation_name(last)
+    act = activation_name(last)
     if kind == "Activation" or act == "linear":
         body = _submodel(model, upto_input_of=last) if kind == "Activation" else km
 
@@ -154,7 +160,7 @@ def _submodel(model: SequenceModel, upto_input_of):
         import tf_keras as keras
     else:
         import keras
-    layers = [layer for layer in km.layers if layer.__class__.__name__ != "InputLayer"]
+    layers = keras_layers(km)
     if km.__class__.__name__ == "Sequential":
         idx = layers.index(upto_input_of)
         return keras.Sequential([keras.Input(shape=(model.length, 4))] + layers[:idx])
@@ -208,7 +214,7 @@ def load_model(path: str | os.PathLike) -> SequenceModel:
         path=path,
         length=int(shape[1]),
         n_outputs=n_out,
-        final_activation=_activation_name(last),
+        final_activation=activation_name(last),
         flavour=flavour,
     )
 

@@ -1,0 +1,324 @@
+"""Keras model -> list of TensorFlow ops (:mod:`dfim.native.program` steps), read from each layer's config and weights.
+
+tf_keras ``.h5`` and Keras 3 ``.keras`` files give the same program. Two parts:
+
+* :func:`chain_layers` walks the model and returns its layers in order (a chain:
+  Sequential, or functional without branches);
+* one translator per Keras layer class, registered in ``REGISTRY``: it reads one
+  layer and returns its :class:`LayerOps` (linear steps, and the name of the
+  activation applied after them). :func:`translate` puts them together, adding the
+  activation steps (:func:`act_step`) and leaving out a final activation when the
+  target is the pre-activation.
+
+Adding a layer kind is one translator function registered with :func:`register`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..models import ModelError, SequenceModel, activation_name, keras_layers
+from .kernels import IM2COL_MAX_CHANNELS, conv_fft_grad, fft_pays, im2col_conv
+from .program import Activation, BatchNorm, Dense, Linear, Pool
+
+# layers that pass values through unchanged at inference time
+IDENTITY_LAYERS = ("Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+                   "ActivityRegularization", "InputLayer")
+
+
+@dataclass
+class LayerOps:
+    """What one Keras layer becomes.
+
+    Attributes
+    ----------
+    steps : linear steps, in order (may be empty).
+    activation : the activation applied after them: a Keras activation name
+        (``"linear"`` or None for none), or ``("leaky", slope)`` for a leaky ReLU.
+    """
+
+    steps: list = field(default_factory=list)
+    activation: str | tuple | None = None
+
+
+REGISTRY: dict = {}  # Keras layer class name -> translator(layer, cfg) -> LayerOps
+
+
+def register(*kinds: str):
+    """Decorator: register a translator ``(layer, cfg: dict) -> LayerOps`` for Keras classes ``kinds``."""
+
+    def deco(fn):
+        for kind in kinds:
+            REGISTRY[kind] = fn
+        return fn
+
+    return deco
+
+
+def activation_fns():
+    """name -> (f, f' or None); f' None means: differentiate f with autodiff."""
+    import tensorflow as tf
+
+    def d_sigmoid(z):
+        s = tf.sigmoid(z)
+        return s * (1.0 - s)
+
+    def d_tanh(z):
+        t = tf.tanh(z)
+        return 1.0 - t * t
+
+    return {
+        "relu": (tf.nn.relu, lambda z: tf.cast(z > 0, z.dtype)),
+        "sigmoid": (tf.sigmoid, d_sigmoid),
+        "tanh": (tf.tanh, d_tanh),
+        "softplus": (tf.nn.softplus, tf.sigmoid),
+        "softsign": (tf.nn.softsign, None),
+        "elu": (tf.nn.elu, None),
+        "selu": (tf.nn.selu, None),
+        "swish": (tf.nn.silu, None),
+        "silu": (tf.nn.silu, None),
+        "gelu": (lambda z: tf.nn.gelu(z, approximate=False), None),
+        "exponential": (tf.exp, tf.exp),
+    }
+
+
+def act_step(name, layer_name: str, final: bool) -> Activation | None:
+    """Step for activation ``name`` (a Keras name or ``("leaky", slope)``); None for linear.
+
+    A softmax is allowed only as the model's last op (``final``), and is marked not
+    element-wise so the DeepLIFT rules refuse it.
+    """
+    import tensorflow as tf
+
+    if name in ("linear", None):
+        return None
+    if isinstance(name, tuple):
+        slope = name[1]
+        return Activation("leaky_relu", lambda z, a=slope: tf.nn.leaky_relu(z, a))
+    fns = activation_fns()
+    if name == "softmax" and final:
+        return Activation(name, tf.nn.softmax, elementwise=False)
+    if name not in fns:
+        raise ModelError(
+            f"layer {layer_name!r}: activation {name!r} is not supported by the native rescale rule "
+            f"(supported: {sorted(fns)}); use method grad_x_input or integrated_gradients"
+        )
+    f, df = fns[name]
+    return Activation(name, f, derivative=df)
+
+
+def chain_layers(km) -> list:
+    """The model's layers in order; raises ModelError when the model is not a chain."""
+    layers = keras_layers(km)
+    if km.__class__.__name__ == "Sequential":
+        return layers
+    prev = km.inputs[0]
+    for layer in layers:
+        try:
+            inp, out = layer.input, layer.output
+        except Exception as exc:  # noqa: BLE001 - shared layers raise here
+            raise ModelError(f"layer {layer.name!r} is used more than once ({exc})") from None
+        if isinstance(inp, (list, tuple)) or inp is not prev:
+            raise ModelError(
+                f"layer {layer.name!r} ({layer.__class__.__name__}) does not simply follow the previous "
+                "layer; the native rescale rule needs a chain of layers (Sequential or a functional "
+                "model without branches); use method grad_x_input or integrated_gradients"
+            )
+        prev = out
+    if prev is not km.outputs[0]:
+        raise ModelError("the model's output is not its last layer; rescale needs a chain of layers")
+    return layers
+
+
+def translate(model: SequenceModel, target: str) -> list:
+    """The model as a list of steps (see :mod:`dfim.native.program`).
+
+    Parameters
+    ----------
+    model : a loaded chain model.
+    target : ``"preactivation"`` (a final Dense's or Activation's activation is left
+        out, as in :meth:`SequenceModel.output_fn`) or ``"output"``.
+
+    Raises
+    ------
+    ModelError
+        for a non-chain model, an unsupported layer (named in the message) or
+        activation, or a pre-activation target the last layer does not have.
+    """
+    layers = chain_layers(model.keras_model)
+    steps: list = []
+    for li, layer in enumerate(layers):
+        kind = layer.__class__.__name__
+        cfg = layer.get_config()
+        final = li == len(layers) - 1
+        if cfg.get("data_format", "channels_last") not in ("channels_last", None):
+            raise ModelError(f"layer {layer.name!r}: only channels_last data is supported")
+        if kind not in REGISTRY:
+            raise ModelError(
+                f"{model.path}: layer {layer.name!r} of type {kind} is not supported by the native rescale "
+                f"rule (supported: {sorted(REGISTRY)}); use "
+                "method grad_x_input or integrated_gradients, which work on any model"
+            )
+        ops = REGISTRY[kind](layer, cfg)
+        steps += ops.steps
+        act_name = ops.activation
+        if final and target == "preactivation" and kind in ("Dense", "Activation"):
+            act_name = None  # the logit: the final activation is left out, as in SequenceModel.output_fn
+        elif final and target == "preactivation" and act_name not in (None, "linear"):
+            raise ModelError(
+                f"{model.path}: the last layer is {kind} with activation {act_name!r}; DFIM can take the "
+                "pre-activation only of a final Dense or Activation layer. Set model.target: output"
+            )
+        step = act_step(act_name, layer.name, final)
+        if step is not None:
+            steps.append(step)
+    return steps
+
+
+# --- per-layer translators -------------------------------------------------------------
+
+
+def _tuple1(v, what, layer):
+    if isinstance(v, (list, tuple)):
+        if len(v) != 1:
+            raise ModelError(f"layer {layer.name!r}: {what}={v} is not 1-D")
+        v = v[0]
+    return None if v is None else int(v)
+
+
+def _weights_by_name(layer) -> dict:
+    return {v.name.split("/")[-1].split(":")[0]: np.asarray(w, np.float32)
+            for v, w in zip(layer.weights, layer.get_weights())}
+
+
+def _kernel_bias(layer):
+    import tensorflow as tf
+
+    w = layer.get_weights()
+    kernel = tf.constant(np.asarray(w[0], np.float32))
+    bias = tf.constant(np.asarray(w[1], np.float32)) if len(w) > 1 else None
+    return kernel, bias
+
+
+@register(*IDENTITY_LAYERS)
+def identity(layer, cfg) -> LayerOps:
+    """Layers that pass values through unchanged at inference time: no steps."""
+    return LayerOps()
+
+
+@register("Conv1D")
+def conv1d(layer, cfg) -> LayerOps:
+    """Conv1D: im2col on few input channels, an FFT input gradient where it pays, else ``tf.nn.conv1d``."""
+    import tensorflow as tf
+
+    kernel, bias = _kernel_bias(layer)
+    stride = _tuple1(cfg.get("strides", 1), "strides", layer)
+    dil = _tuple1(cfg.get("dilation_rate", 1), "dilation_rate", layer)
+    if int(cfg.get("groups", 1) or 1) != 1:
+        raise ModelError(f"layer {layer.name!r}: grouped convolutions are not supported")
+    pad = cfg.get("padding", "valid")
+    k, cin = int(kernel.shape[0]), int(kernel.shape[1])
+    if cin <= IM2COL_MAX_CHANNELS and stride == 1 and dil == 1:
+        conv = im2col_conv(kernel, bias, pad)
+    else:
+        fft = {}  # input length -> convolution with an FFT gradient, chosen at tracing
+
+        def conv(h, kernel=kernel, bias=bias, stride=stride, dil=dil, pad=pad, k=k, fft=fft):
+            L = h.shape[1]
+            if stride == 1 and dil == 1 and L is not None and fft_pays(L, kernel.shape, pad):
+                if L not in fft:
+                    fft[L] = conv_fft_grad(kernel.numpy(), bias, pad, L)
+                return fft[L](h)
+            if pad == "causal":
+                h = tf.pad(h, [[0, 0], [dil * (k - 1), 0], [0, 0]])
+                pad = "valid"
+            z = tf.nn.conv1d(h, kernel, stride, pad.upper(), dilations=dil)
+            return z if bias is None else tf.nn.bias_add(z, bias)
+
+    return LayerOps([Linear(layer.name, "Conv1D", conv)], activation_name(layer))
+
+
+@register("Dense")
+def dense(layer, cfg) -> LayerOps:
+    """Dense, on the last axis of any rank."""
+    import tensorflow as tf
+
+    kernel, bias = _kernel_bias(layer)
+
+    def fn(h, kernel=kernel, bias=bias):
+        z = tf.matmul(h, kernel) if h.shape.rank == 2 else tf.tensordot(h, kernel, [[h.shape.rank - 1], [0]])
+        return z if bias is None else tf.nn.bias_add(z, bias)
+
+    return LayerOps([Dense(layer.name, "Dense", fn, kernel=kernel, bias=bias)], activation_name(layer))
+
+
+@register("MaxPooling1D", "AveragePooling1D")
+def pooling(layer, cfg) -> LayerOps:
+    import tensorflow as tf
+
+    kind = layer.__class__.__name__
+    size = _tuple1(cfg["pool_size"], "pool_size", layer)
+    stride = _tuple1(cfg.get("strides"), "strides", layer) or size
+    pad = cfg.get("padding", "valid").upper()
+    op = tf.nn.max_pool1d if kind == "MaxPooling1D" else tf.nn.avg_pool1d
+    fn = lambda h, op=op, size=size, stride=stride, pad=pad: op(h, size, stride, pad)  # noqa: E731
+    return LayerOps([Pool(layer.name, kind, fn, size=size, stride=stride, padding=pad)])
+
+
+@register("GlobalMaxPooling1D", "GlobalAveragePooling1D")
+def global_pooling(layer, cfg) -> LayerOps:
+    import tensorflow as tf
+
+    kind = layer.__class__.__name__
+    keep = bool(cfg.get("keepdims", False))
+    op = tf.reduce_max if kind == "GlobalMaxPooling1D" else tf.reduce_mean
+    return LayerOps([Linear(layer.name, kind, lambda h, op=op, keep=keep: op(h, axis=1, keepdims=keep))])
+
+
+@register("BatchNormalization")
+def batch_normalization(layer, cfg) -> LayerOps:
+    """Batch normalisation in inference mode over the channels, folded to ``h * scale + shift``."""
+    import tensorflow as tf
+
+    axis = cfg.get("axis", -1)
+    axis = axis[0] if isinstance(axis, (list, tuple)) and len(axis) == 1 else axis
+    rank = len(layer.input.shape)
+    if not isinstance(axis, int) or axis not in (-1, rank - 1):
+        raise ModelError(f"layer {layer.name!r}: batch normalisation over axis {axis} (only the last "
+                         "axis, the channels, is supported)")
+    by = _weights_by_name(layer)
+    var = by["moving_variance"]
+    gamma = by.get("gamma", np.ones_like(var))
+    beta = by.get("beta", np.zeros_like(var))
+    scale = gamma / np.sqrt(var + np.float32(cfg.get("epsilon", 1e-3)))
+    shift = beta - by["moving_mean"] * scale
+    scale, shift = tf.constant(scale.astype(np.float32)), tf.constant(shift.astype(np.float32))
+    return LayerOps([BatchNorm(layer.name, "BatchNormalization", lambda h, s=scale, b=shift: h * s + b,
+                               scale=scale, shift=shift)])
+
+
+@register("Flatten")
+def flatten(layer, cfg) -> LayerOps:
+    import tensorflow as tf
+
+    return LayerOps([Linear(layer.name, "Flatten", lambda h: tf.reshape(h, (tf.shape(h)[0], -1)))])
+
+
+@register("Activation")
+def activation(layer, cfg) -> LayerOps:
+    return LayerOps([], activation_name(layer))
+
+
+@register("ReLU")
+def relu(layer, cfg) -> LayerOps:
+    if cfg.get("max_value") is not None or float(cfg.get("threshold", 0) or 0) != 0:
+        raise ModelError(f"layer {layer.name!r}: ReLU with max_value/threshold is not supported")
+    slope = float(cfg.get("negative_slope", 0) or 0)
+    return LayerOps([], "relu" if slope == 0 else ("leaky", slope))
+
+
+@register("LeakyReLU")
+def leaky_relu(layer, cfg) -> LayerOps:
+    return LayerOps([], ("leaky", float(cfg.get("negative_slope", cfg.get("alpha", 0.3)))))

@@ -158,9 +158,9 @@ def measure(model, scorer_factory, X0, mutants, orig_index, starts, width, round
         window = tf.function(functools.partial(build(model, steps, method), width=width))
         X = tf.concat([xo, xm], 0)
         if method == "rescale":
-            full = tf.function(lambda x: s._mult_fn(x, ref, task))
+            full = tf.function(lambda x: s.multiplier_fn(x, ref, task))
         else:
-            full = tf.function(lambda x: s._grad(x, task))
+            full = tf.function(lambda x: s.gradient_fn(x, task))
         a = full(X).numpy()
         b = np.concatenate([t.numpy() for t in window(xo, xm, oi, st, task=task, ref=ref)])
         diff = float(np.abs(a - b).max() / np.abs(a).max())

@@ -242,13 +242,13 @@ def main(argv=None):
                                   input_signature=[tf.TensorSpec((None, model.length, 4))])
                 Xt = tf.constant(X[:pb])
                 fwd(Xt)
-                s._grad(Xt, tf.constant(0))
+                s.gradient_fn(Xt, tf.constant(0))
                 tf_, tg = cost.Timer(), cost.Timer()
                 for _ in range(3):
                     with tf_:
                         fwd(Xt).numpy()
                     with tg:
-                        s._grad(Xt, tf.constant(0)).numpy()
+                        s.gradient_fn(Xt, tf.constant(0)).numpy()
                 fwd_share = (tf_.best(threads), tg.best(threads))
                 for w in (1, 10, 50):
                     locality[w] = (cost.changed_positions(model.keras_model, w), cost.locality_flops(model.keras_model, w))

@@ -14,7 +14,7 @@ _PUBLIC = {
     "compute_delta_profiles": "deltas",
     "compute_dfim": "maps",
     "assign_pval": "stats",
-    "plot_delta_tracks": "plots",
+    "plot_delta_tracks": "logos",
     "plot_dfim": "plots",
     "MutationSpecs": "specs",
     "load_model": "models",

@@ -1,83 +1,25 @@
-"""Figures: sequence logos, delta tracks, interaction maps, QQ plots, motif pairs, ROC and
-p-value calibration.
+"""Figures of maps and statistics: interaction maps, QQ plots, motif pairs, ROC and
+p-value calibration (logos and delta tracks: :mod:`dfim.logos`).
 
 Every ``plot_*`` function draws one figure with a title, axis labels and units, writes it
-to ``path`` and returns ``path``. The format follows the suffix (``.png``, ``.pdf`` or
-``.svg``). Files are written atomically: the figure is saved to a temporary file in the
-same folder and renamed onto ``path``, so a crashed job never leaves a half-written plot.
-
-Figures are built on :class:`matplotlib.figure.Figure` with the Agg canvas, never through
-``pyplot``, so nothing opens a window and no figure is kept alive in a global registry.
-
-Coordinates are 0-based half-open like BED: the letter of position ``p`` covers the
-x range ``[p, p + 1)``, so an element ``[start, end)`` shaded with ``axvspan(start, end)``
-lines up exactly with its letters.
+to ``path`` atomically (:mod:`dfim.figures`) and returns ``path``.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from os import PathLike
 
 import matplotlib
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
-from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
-from matplotlib.patches import PathPatch, Patch
-from matplotlib.path import Path
-from matplotlib.textpath import TextPath
 
-from .io import atomic_path
+from .figures import MINUS, new_figure, note, save_figure
 from .stats import check_pvalues, qq_data
 
-ALPHABET = "ACGT"
-BASE_COLOURS = {"A": "#109648", "C": "#255C99", "G": "#F7B32B", "T": "#D62839"}
-SOURCE_COLOUR = "0.55"  # grey
-TARGET_COLOUR = "#FFF3A0"  # light yellow
-MINUS = "\u2212"
-_SAVE_FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg"}
-_DPI = 150
 _P_FLOOR = 1e-300  # p-values of exactly 0 are drawn at this value on -log10 axes
 
-__all__ = [
-    "draw_logo",
-    "plot_delta_tracks",
-    "plot_dfim",
-    "plot_qq",
-    "plot_motif_pairs",
-    "plot_roc",
-    "plot_pvalue_histograms",
-]
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _new_figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), dpi=_DPI)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig: Figure, path: str | PathLike) -> str | PathLike:
-    """Save ``fig`` atomically to ``path`` (temporary file in the same folder + rename)."""
-    target = os.fspath(path)
-    ext = os.path.splitext(target)[1].lower()
-    if ext not in _SAVE_FORMATS:
-        raise ValueError(
-            f"cannot write plot {target!r}: unknown file suffix {ext!r}; "
-            f"use one of {', '.join(sorted(_SAVE_FORMATS))}"
-        )
-    try:
-        with atomic_path(target) as tmp, open(tmp, "wb") as handle:
-            fig.savefig(handle, format=_SAVE_FORMATS[ext], dpi=_DPI)
-    finally:
-        fig.clear()
-    return path
+__all__ = ["plot_dfim", "plot_qq", "plot_motif_pairs", "plot_roc", "plot_pvalue_histograms"]
 
 
 def _neglog10(p: np.ndarray) -> np.ndarray:
@@ -88,206 +30,6 @@ def _clean_pvalues(p, what: str) -> np.ndarray:
     """1-D float array of the non-NaN p-values; values outside [0, 1] are an error."""
     p = check_pvalues(p, what).ravel()
     return p[~np.isnan(p)]
-
-
-def _note(ax, text: str) -> None:
-    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.4")
-
-
-def _glyphs() -> dict[str, np.ndarray]:
-    """Outline of each base letter as path vertices normalised to the unit box [0,1]²."""
-    prop = FontProperties(family="DejaVu Sans", weight="bold")
-    out = {}
-    for base in ALPHABET:
-        tp = TextPath((0, 0), base, size=1, prop=prop)
-        v = np.asarray(tp.vertices, dtype=float)
-        ext = tp.get_extents()
-        v = (v - [ext.x0, ext.y0]) / [ext.width, ext.height]
-        out[base] = (v, np.asarray(tp.codes))
-    return out
-
-
-_GLYPHS: dict | None = None
-
-
-def _glyph(base: str):
-    global _GLYPHS
-    if _GLYPHS is None:
-        _GLYPHS = _glyphs()
-    return _GLYPHS[base]
-
-
-def _check_scores(scores, what: str) -> np.ndarray:
-    scores = np.asarray(scores, dtype=float)
-    if scores.ndim != 2 or scores.shape[1] != 4:
-        raise ValueError(
-            f"{what}: expected contribution scores of shape (L, 4) with columns A, C, G, T, "
-            f"got shape {scores.shape}"
-        )
-    if not np.isfinite(scores).all():
-        raise ValueError(
-            f"{what}: scores contain NaN or infinite values "
-            f"(first at position {int(np.argwhere(~np.isfinite(scores))[0, 0])}); "
-            "check the attribution step"
-        )
-    return scores
-
-
-def _stack_extent(scores: np.ndarray) -> tuple[float, float]:
-    """Lowest and highest y a logo of ``scores`` reaches."""
-    low = np.where(scores < 0, scores, 0).sum(axis=1)
-    high = np.where(scores > 0, scores, 0).sum(axis=1)
-    return float(low.min(initial=0.0)), float(high.max(initial=0.0))
-
-
-def _padded(low: float, high: float) -> tuple[float, float]:
-    span = high - low
-    if span <= 0:
-        return -1.0, 1.0
-    return low - 0.05 * span, high + 0.05 * span
-
-
-# --------------------------------------------------------------------------- logos
-
-
-def draw_logo(ax, scores, start: int = 0, *, width: float = 1.0):
-    """Draw a sequence logo of contribution scores on ``ax``.
-
-    scores: ``(L, 4)`` float, columns A, C, G, T. At position ``i`` (drawn in the box
-    ``[start + i, start + i + width)``) the positive scores are stacked upwards from 0
-    and the negative ones downwards from 0, smallest magnitude nearest to 0; each
-    letter's height is its score. Letters are filled glyph outlines (one
-    :class:`~matplotlib.patches.PathPatch` per non-zero score), coloured A green,
-    C blue, G orange, T red. Zero scores draw nothing.
-
-    Sets the x limits to ``[start, start + L)`` and y limits to the stack extent
-    (padded by 5 %); returns ``ax``.
-    """
-    scores = _check_scores(scores, "draw_logo")
-    L = scores.shape[0]
-    for i in range(L):
-        row = scores[i]
-        nz = np.flatnonzero(row)
-        if nz.size == 0:
-            continue
-        x0 = start + i
-        up = down = 0.0
-        for c in nz[np.argsort(np.abs(row[nz]), kind="stable")]:
-            h = float(row[c])
-            if h > 0:
-                y0, up = up, up + h
-            else:
-                y0, down = down + h, down + h
-            base = ALPHABET[c]
-            verts, codes = _glyph(base)
-            path = Path(verts * [width, abs(h)] + [x0, y0], codes)
-            patch = PathPatch(path, facecolor=BASE_COLOURS[base], edgecolor="none", lw=0)
-            # add_artist, not add_patch: add_patch recomputes the data limits from the
-            # Bézier outline of every glyph, which is most of the time for L = 1000.
-            ax.add_artist(patch)
-    low, high = _stack_extent(scores)
-    ax.update_datalim([(start, low), (start + L, high)])
-    ax.set_xlim(start, start + L)
-    ax.set_ylim(*_padded(low, high))
-    return ax
-
-
-def _shade(ax, source, target) -> None:
-    for interval, colour, alpha in ((source, SOURCE_COLOUR, 0.3), (target, TARGET_COLOUR, 0.8)):
-        if interval is not None:
-            ax.axvspan(interval[0], interval[1], color=colour, alpha=alpha, lw=0, zorder=0)
-
-
-def _check_interval(interval, name: str):
-    if interval is None:
-        return None
-    try:
-        a, b = (int(v) for v in interval)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"plot_delta_tracks: {name} must be a (start, end) pair, got {interval!r}"
-        ) from None
-    if b <= a:
-        raise ValueError(
-            f"plot_delta_tracks: {name} interval [{a}, {b}) is empty; "
-            "coordinates are 0-based half-open, end > start"
-        )
-    return a, b
-
-
-def plot_delta_tracks(
-    original,
-    mutant,
-    delta,
-    path,
-    *,
-    title: str = "",
-    source=None,
-    target=None,
-    start: int = 0,
-):
-    """Three stacked logos sharing the x axis: original, mutant and their difference.
-
-    original, mutant, delta: ``(L, 4)`` contribution scores (A, C, G, T) of the window,
-    ``delta = original - mutant``. source, target: optional ``(start, end)`` half-open
-    intervals in the same coordinates as ``start`` (the position of the first row);
-    the source is shaded grey and the target light yellow on every panel. The original
-    and mutant panels share their y limits so heights can be compared directly.
-    Returns ``path``.
-    """
-    arrays = {"original": original, "mutant": mutant, "delta": delta}
-    shapes = {k: np.shape(v) for k, v in arrays.items()}
-    if len(set(shapes.values())) != 1:
-        raise ValueError(
-            "plot_delta_tracks: original, mutant and delta must have the same (L, 4) shape, "
-            f"got {', '.join(f'{k} {s}' for k, s in shapes.items())}"
-        )
-    original, mutant, delta = (_check_scores(v, f"plot_delta_tracks {k}") for k, v in arrays.items())
-    source = _check_interval(source, "source")
-    target = _check_interval(target, "target")
-    L = original.shape[0]
-
-    fig = _new_figure(min(16.0, max(8.0, L / 12)), 7.0)
-    axes = fig.subplots(3, 1, sharex=True)
-    panels = [
-        (original, "original", "importance"),
-        (mutant, "mutant (source perturbed)", "importance"),
-        (delta, f"delta = original {MINUS} mutant", "\u0394 importance"),
-    ]
-    lo1, hi1 = _stack_extent(original)
-    lo2, hi2 = _stack_extent(mutant)
-    shared = _padded(min(lo1, lo2), max(hi1, hi2))
-    for k, (ax, (scores, label, ylabel)) in enumerate(zip(axes, panels)):
-        _shade(ax, source, target)
-        draw_logo(ax, scores, start=start)
-        if k < 2:
-            ax.set_ylim(*shared)
-        ax.axhline(0, color="0.3", lw=0.6, zorder=1)
-        ax.set_title(label, loc="left", fontsize=10)
-        ax.set_ylabel(ylabel)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-    axes[-1].set_xlim(start, start + L)
-    axes[-1].xaxis.get_major_locator().set_params(integer=True)
-    axes[-1].set_xlabel("position in window (bp)")
-    handles = []
-    for iv, colour, name, alpha in (
-        (source, SOURCE_COLOUR, "source", 0.3),
-        (target, TARGET_COLOUR, "target", 0.8),
-    ):
-        if iv is None:
-            continue
-        label = f"{name} [{iv[0]}, {iv[1]})"
-        if iv[1] <= start or iv[0] >= start + L:
-            label += "\n(outside window)"
-        handles.append(Patch(color=colour, label=label, alpha=alpha))
-    handles += [Patch(color=BASE_COLOURS[b], label=b) for b in ALPHABET]
-    axes[0].legend(handles=handles, loc="lower left", bbox_to_anchor=(1.0, 0.0),
-                   frameon=False, fontsize=8)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return _save(fig, path)
 
 
 # --------------------------------------------------------------------------- maps
@@ -325,7 +67,7 @@ def plot_dfim(
     n = max(n_s, n_t)
     cell = float(np.clip(8.0 / n, 0.15, 0.45))  # inches per cell
     fontsize = float(np.clip(cell * 72 * 0.55, 5, 10))  # labels fit their cell
-    fig = _new_figure(max(4.5, n_t * cell + 3.0), max(3.5, n_s * cell + 2.2))
+    fig = new_figure(max(4.5, n_t * cell + 3.0), max(3.5, n_s * cell + 2.2))
     ax = fig.add_subplot(1, 1, 1)
 
     colours = matplotlib.colormaps[cmap].with_extremes(bad="0.88")
@@ -356,14 +98,14 @@ def plot_dfim(
     bar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.03, shrink=1.0 if n <= 20 else 0.5)
     bar.set_label("FIS")
     if not finite.any():
-        _note(ax, "n/a: no finite scores")
+        note(ax, "n/a: no finite scores")
     plural = {1: ""}
     ax.set_title(
         title
         or f"interaction map ({n_s} source{plural.get(n_s, 's')} \u00d7 {n_t} target{plural.get(n_t, 's')})"
     )
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # --------------------------------------------------------------------------- statistics
@@ -379,7 +121,7 @@ def plot_qq(p_obs, path, *, p_null=None, title: str = ""):
     series = [("observed", _clean_pvalues(p_obs, "plot_qq p_obs"), "C0")]
     if p_null is not None:
         series.append(("null", _clean_pvalues(p_null, "plot_qq p_null"), "0.5"))
-    fig = _new_figure(5.0, 5.0)
+    fig = new_figure(5.0, 5.0)
     ax = fig.add_subplot(1, 1, 1)
     top = 1.0
     for name, p, colour in series:
@@ -394,13 +136,13 @@ def plot_qq(p_obs, path, *, p_null=None, title: str = ""):
     ax.set_xlim(0, top * 1.05)
     ax.set_ylim(0, top * 1.05)
     if all(p.size == 0 for _, p, _ in series):
-        _note(ax, "no p-values to plot")
+        note(ax, "no p-values to plot")
     ax.set_xlabel(f"expected {MINUS}log10 p (uniform)")
     ax.set_ylabel(f"observed {MINUS}log10 p")
     ax.set_title(title or "QQ plot of p-values")
     ax.legend(loc="upper left", frameon=False, fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 _PAIR_COLUMNS = ("source_name", "target_name", "n_tested", "median_score", "combined_p", "frac_q05")
@@ -426,15 +168,15 @@ def plot_motif_pairs(pairs, path, *, top: int = 30, title: str = ""):
         raise ValueError(f"plot_motif_pairs: top must be at least 1, got {top}")
     shown = pairs.dropna(subset=["combined_p"]).sort_values("combined_p", kind="stable").head(top)
     k = len(shown)
-    fig = _new_figure(7.5, max(3.0, 0.28 * k + 1.6))
+    fig = new_figure(7.5, max(3.0, 0.28 * k + 1.6))
     ax = fig.add_subplot(1, 1, 1)
     ax.set_xlabel(f"{MINUS}log10 combined p")
     ax.set_title(title or f"top {k} motif pairs by combined p")
     if k == 0:
-        _note(ax, "no tested motif pairs")
+        note(ax, "no tested motif pairs")
         ax.set_yticks([])
         fig.tight_layout()
-        return _save(fig, path)
+        return save_figure(fig, path)
 
     heights = _neglog10(shown["combined_p"].to_numpy(dtype=float))
     scores = shown["median_score"].to_numpy(dtype=float)
@@ -464,7 +206,7 @@ def plot_motif_pairs(pairs, path, *, top: int = 30, title: str = ""):
     bar = fig.colorbar(mappable, ax=ax, fraction=0.05, pad=0.02)
     bar.set_label("median FIS")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_roc(curves: Mapping, path, *, title: str = ""):
@@ -474,7 +216,7 @@ def plot_roc(curves: Mapping, path, *, title: str = ""):
     length and ``auc`` a number; the legend shows each AUC, the dashed diagonal is a
     random ranking. Returns ``path``.
     """
-    fig = _new_figure(5.2, 5.0)
+    fig = new_figure(5.2, 5.0)
     ax = fig.add_subplot(1, 1, 1)
     for name, curve in curves.items():
         try:
@@ -496,7 +238,7 @@ def plot_roc(curves: Mapping, path, *, title: str = ""):
     ax.set_title(title or "ROC")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_pvalue_histograms(pvals: Mapping, path, *, title: str = ""):
@@ -511,14 +253,14 @@ def plot_pvalue_histograms(pvals: Mapping, path, *, title: str = ""):
         raise ValueError("plot_pvalue_histograms: no p-value sets given")
     ncols = min(4, len(items))
     nrows = -(-len(items) // ncols)
-    fig = _new_figure(3.0 * ncols + 0.5, 2.6 * nrows + 0.6)
+    fig = new_figure(3.0 * ncols + 0.5, 2.6 * nrows + 0.6)
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
     bins = np.linspace(0, 1, 21)
     for ax, (name, p) in zip(axes, items):
         if p.size:
             ax.hist(p, bins=bins, density=True, color="C0", alpha=0.8, edgecolor="white", lw=0.5)
         else:
-            _note(ax, "no p-values")
+            note(ax, "no p-values")
         ax.axhline(1.0, color="C3", ls="--", lw=1, label="uniform")
         ax.set_xlim(0, 1)
         ax.set_title(f"{name} (n={p.size:,})", fontsize=9)
@@ -529,4 +271,4 @@ def plot_pvalue_histograms(pvals: Mapping, path, *, title: str = ""):
     axes[0].legend(loc="upper right", fontsize=7, frameon=False)
     fig.suptitle(title or "p-value calibration")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)

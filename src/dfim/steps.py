@@ -102,7 +102,8 @@ def plots_step(interactions_tsv, pairs_tsv, windows_tsv, shard_paths, out_dir, *
     a QQ plot of observed vs null p-values and the motif-pair summary, into ``out_dir``."""
     from .deltas import compute_delta_profiles
     from .maps import element_labels, labelled_matrix
-    from .plots import plot_delta_tracks, plot_dfim, plot_motif_pairs, plot_qq
+    from .logos import plot_delta_tracks
+    from .plots import plot_dfim, plot_motif_pairs, plot_qq
     from .stats import assign_pval
     from .store import read_mutant_scores, read_null
 

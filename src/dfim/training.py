@@ -8,7 +8,7 @@ given seed (TensorFlow op determinism).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

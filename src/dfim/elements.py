@@ -5,12 +5,14 @@ Modes (config key ``elements.mode``):
 * ``summit``: mutate ``summit_width`` bp at the window centre, respond over the whole
   window (the 2018 README example);
 * ``motifs``: motif instances found by FIMO (memelite) above a p-value threshold;
-  every instance is a source and every instance that does not overlap it a target
-  (the diagonal is NaN);
-* ``bed``: user element BED files (genomic coordinates) for sources and targets;
+  every instance is a source and every instance outside its overlap cluster a target
+  (hits sharing bases are one feature; the diagonal is NaN);
+* ``bed``: user element BED files (genomic coordinates) for sources and targets; a
+  target that shares bases with its source is not tested against it;
 * ``per_base``: every base of a central sub-window is a source and a target;
 * ``variants``: SNVs of a VCF inside the windows are sources (mutated to the ALT
-  allele) and the window's motif instances are targets (variant × motif).
+  allele) and the window's motif instances are targets (variant × motif); a variant
+  inside a motif is reported as its disruption (:func:`relations`), not tested.
 
 Element coordinates in specs are in-window (0-based half-open); ``seq`` is the
 window's row in the shard's sequence array.
@@ -57,18 +59,52 @@ def element_specs(windows: pd.DataFrame, X: np.ndarray, el: dict, *, genome=None
     raise InputError(f"config key elements.mode: unknown mode {mode!r}; choose one of {list(MODES)}")
 
 
+def overlap_clusters(intervals) -> list[int]:
+    """Cluster id of each ``(start, end)``: intervals joined by a chain of shared bases.
+
+    FIMO hits of different motifs on the same bases (e.g. a FOXA1 hit inside a TAL1::TCF3
+    site) are one feature to the model; their clusters say which hits those are.
+    """
+    order = sorted(range(len(intervals)), key=lambda k: intervals[k])
+    cluster, current, end = [0] * len(intervals), -1, None
+    for k in order:
+        s, e = intervals[k]
+        if end is None or s >= end:
+            current += 1
+            end = e
+        else:
+            end = max(end, e)
+        cluster[k] = current
+    return cluster
+
+
 def _all_pairs(rows, seq, window_id, elements):
     """Append one spec per element of a window, each against every element of it.
 
-    An element that partly overlaps the source is not a target of it: perturbing the
-    source destroys some of its bases, which is not an interaction. The element itself
-    stays (its map entry is the NaN diagonal).
+    An element is not a target of any element of its overlap cluster
+    (:func:`overlap_clusters`): perturbing the source destroys bases of those, which is
+    not an interaction. The element itself stays (its map entry is the NaN diagonal).
     """
-    for name, s, e in elements:
-        targets = [(n, a, b) for n, a, b in elements if (a, b) == (s, e) or b <= s or a >= e]
+    cluster = overlap_clusters([(s, e) for _, s, e in elements])
+    for k, (name, s, e) in enumerate(elements):
+        targets = [el for m, el in enumerate(elements) if m == k or cluster[m] != cluster[k]]
         rows.append(make_source(key=f"{window_id}|{name}@{s}", seq=seq, mut_start=s, mut_end=e, mut_name=name,
-                                 resp_start=[a for _, a, _ in targets], resp_end=[b for _, _, b in targets],
-                                 resp_names=[n for n, _, _ in targets], alt="", where=f"window {window_id}"))
+                                resp_start=[a for _, a, _ in targets], resp_end=[b for _, _, b in targets],
+                                resp_names=[n for n, _, _ in targets], alt="", where=f"window {window_id}"))
+
+
+def relations(fis: pd.DataFrame, strategy: str) -> np.ndarray:
+    """``"interaction"`` or ``"disruption"`` for every FIS row.
+
+    A variant (strategy ``alt``) inside its target motif changes that motif's own bases:
+    the target's importance changes because it is disrupted, not through an interaction,
+    so such rows are reported but never tested or called.
+    """
+    if strategy != "alt" or not len(fis):
+        return np.full(len(fis), "interaction", dtype=object)
+    inside = (fis["mut_start"].to_numpy(int) < fis["resp_end"].to_numpy(int)) & (
+        fis["resp_start"].to_numpy(int) < fis["mut_end"].to_numpy(int))
+    return np.where(inside, "disruption", "interaction").astype(object)
 
 
 def summit_specs(windows: pd.DataFrame, width: int, summit_width: int = 10) -> MutationSpecs:
@@ -142,13 +178,14 @@ def bed_specs(windows: pd.DataFrame, sources_bed: str, targets_bed: str | None =
         def inside(elems):
             return [(p.name, p.start - ws, p.end - ws) for p in elems if p.chrom == c and p.start >= ws and p.end <= we]
         s_el, t_el = inside(src), inside(tgt)
-        if not s_el or not t_el:
-            continue
-        names = [n for n, _, _ in t_el]
         for name, s, e in s_el:
+            # as in mode motifs: a target sharing bases with the source is no target of it
+            targets = [(n, a, b) for n, a, b in t_el if (a, b) == (s, e) or b <= s or a >= e]
+            if not targets:
+                continue
             rows.append(make_source(key=f"{w}|{name}@{s}", seq=i, mut_start=s, mut_end=e, mut_name=name,
-                                     resp_start=[a for _, a, _ in t_el], resp_end=[b for _, _, b in t_el],
-                                     resp_names=names, alt="", where=f"{sources_bed}: element {name}"))
+                                    resp_start=[a for _, a, _ in targets], resp_end=[b for _, _, b in targets],
+                                    resp_names=[n for n, _, _ in targets], alt="", where=f"{sources_bed}: element {name}"))
     return MutationSpecs(rows)
 
 

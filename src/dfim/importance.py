@@ -162,16 +162,3 @@ def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", refere
                                                                     threads=threads) as s:
         hyp = np.stack([hypothetical_scores(s, X, refs, ref_index, task=t, batch_size=batch_size) for t in tasks])
     return Importance(hyp=hyp, actual=hyp * X[None], tasks=tasks)
-
-
-def prediction_change(model: SequenceModel, X: np.ndarray, mutants: np.ndarray, seq_of_mutant,
-                      tasks=(0,), target: str = "preactivation", batch_size: int = 256) -> np.ndarray:
-    """In-silico mutagenesis of each source: ``f(X) - f(X_s)``.
-
-    X : ``(n, L, 4)`` originals; mutants : ``(m, L, 4)``; seq_of_mutant : ``(m,)`` index
-    into ``X``. Returns ``(n_tasks, m)`` float32.
-    """
-    tasks = model.check_tasks(tasks)
-    f_x = model.logits(X, batch_size, target)[:, tasks]
-    f_m = model.logits(mutants, batch_size, target)[:, tasks]
-    return (f_x[np.asarray(seq_of_mutant)] - f_m).T.astype(np.float32)

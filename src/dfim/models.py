@@ -80,10 +80,14 @@ class SequenceModel:
         if target not in self._compiled:
             self._compiled[target] = tf.function(self.output_fn(target), reduce_retracing=True)
         fn = self._compiled[target]
-        out = [
-            fn(tf.constant(X[i : i + batch_size], dtype=tf.float32)).numpy()
-            for i in range(0, len(X), batch_size)
-        ]
+        # every call has batch_size rows (the last padded): TensorFlow's kernels round
+        # differently for other batch shapes, and a window's outputs, hence its double-mutant
+        # epistasis (a difference of four), must not depend on which shard it is in
+        out = []
+        for i in range(0, len(X), batch_size):
+            x = np.asarray(X[i : i + batch_size], np.float32)
+            pad = np.zeros((batch_size - len(x),) + x.shape[1:], np.float32)
+            out.append(fn(tf.constant(np.concatenate([x, pad]) if len(pad) else x)).numpy()[: len(x)])
         return np.concatenate(out, axis=0) if out else np.zeros((0, self.n_outputs), np.float32)
 
     def output_fn(self, target: str = "preactivation"):

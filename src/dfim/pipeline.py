@@ -17,7 +17,9 @@ import numpy as np
 import pandas as pd
 
 from .deltas import compute_delta_profiles
-from .importance import Importance, compute_importance, make_references, make_scorer, prediction_change
+from .elements import relations
+from .importance import Importance, compute_importance, make_references, make_scorer
+from .ism import double_mutant_epistasis, outputs, prediction_change
 from .maps import FIS_COLUMNS, compute_dfim
 from .models import SequenceModel, load_model
 from .mutants import KEY_COLUMNS, generate_mutants_and_key
@@ -102,14 +104,17 @@ def _unscored(model: SequenceModel, X: np.ndarray, opts: ScoringOptions, scorer,
         imp = compute_importance(model, X, method=opts.method, backend=opts.backend, reference=opts.reference,
                                  tasks=opts.tasks, n_refs=opts.n_refs, gc=opts.gc, seed=opts.seed, ids=ids,
                                  target=opts.target, batch_size=opts.batch_size, scorer=scorer)
-    return Scored(fis=pd.DataFrame(columns=list(FIS_COLUMNS) + ["pred_change"]), delta=delta,
+    return Scored(fis=pd.DataFrame(columns=list(FIS_COLUMNS) + ["relation", "window_scale", "pred_change", "ism_epistasis"]), delta=delta,
                   key=pd.DataFrame(columns=list(KEY_COLUMNS)), importance=imp,
                   mutant_importance=Importance(delta, delta, list(opts.tasks)))
 
 
 def score_sequences(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, opts: ScoringOptions | None = None,
-                    *, scorer=None, ids=None) -> Scored:
+                    *, scorer=None, ids=None, epistasis: bool = True) -> Scored:
     """Interaction scores of ``X (n, L, 4)`` for ``specs`` (``spec.seq`` indexes ``X``).
+
+    ``epistasis``: also the double-mutant epistasis of every pair (column ``ism_epistasis``,
+    :func:`dfim.ism.double_mutant_epistasis`; forward passes only).
 
     ``ids`` are global sequence numbers that seed the shuffled references and random
     mutants, so results do not depend on how sequences are split into shards.
@@ -134,11 +139,19 @@ def score_sequences(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, o
     delta = compute_delta_profiles(pick(orig), pick(mut), key)
     fis = compute_dfim(delta, key, specs, absolute=opts.absolute, channels=opts.channels,
                        positions=opts.positions, tasks=imp.tasks)
-    ism = prediction_change(model, X, mutants, key["seq"].to_numpy(), tasks=imp.tasks, target=opts.target,
-                            batch_size=opts.batch_size)  # (T, m)
+    task_row = fis["task"].map({t: i for i, t in enumerate(imp.tasks)}).to_numpy()
+    fis["relation"] = relations(fis, opts.strategy)
+    # the window's top per-base importance: the scale a minimal effect is measured on
+    fis["window_scale"] = np.abs(orig.actual).sum(-1).max(-1)[task_row, fis["seq"].to_numpy(int)]
+    f_x = outputs(model, X, imp.tasks, target=opts.target, batch_size=opts.batch_size)
+    f_s = outputs(model, mutants, imp.tasks, target=opts.target, batch_size=opts.batch_size)
+    ism = prediction_change(f_x, f_s, key["seq"].to_numpy())  # (T, m)
     first = key.groupby("spec")["mutant"].first()
-    task_pos = {t: i for i, t in enumerate(imp.tasks)}
-    fis["pred_change"] = ism[fis["task"].map(task_pos).to_numpy(), first.loc[fis["spec"]].to_numpy()]
+    fis["pred_change"] = ism[task_row, first.loc[fis["spec"]].to_numpy()]
+    if epistasis:
+        e = double_mutant_epistasis(model, X, specs, mutants, key, f_x, f_s, imp.tasks, strategy=opts.strategy,
+                                    gc=opts.gc, seed=opts.seed, target=opts.target, batch_size=opts.batch_size)
+        fis["ism_epistasis"] = e.ravel()  # compute_dfim's rows are task-major, like e
     return Scored(fis=fis, delta=delta, key=key, importance=orig, mutant_importance=mut)
 
 
@@ -150,7 +163,7 @@ def score_null(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, opts: 
     """
     opts = opts or ScoringOptions()
     if not len(specs):
-        return pd.DataFrame(columns=list(FIS_COLUMNS) + ["pred_change"]).assign(shuffle=[])
+        return pd.DataFrame(columns=list(FIS_COLUMNS) + ["relation", "window_scale", "pred_change"]).assign(shuffle=[])
     ids = np.arange(len(X)) if ids is None else np.asarray(ids)
     # seed the null shuffles apart from the reference shuffles of the same window
     N = null_sequences(X, shuffles, seed=opts.seed + 1_000_003, kind=kind, ids=ids)
@@ -158,7 +171,7 @@ def score_null(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, opts: 
     # global ids of the null sequences (window i, shuffle j), offset so their reference
     # shuffles are not drawn with the same seeds as any real window's
     null_ids = (np.repeat(ids, shuffles) * shuffles + np.tile(np.arange(shuffles), len(ids))) + 10**9
-    fis = score_sequences(model, N, nspecs, opts, scorer=scorer, ids=null_ids).fis
+    fis = score_sequences(model, N, nspecs, opts, scorer=scorer, ids=null_ids, epistasis=False).fis
     fis["shuffle"] = fis["seq"] % shuffles
     fis["seq"] = fis["seq"] // shuffles
     return fis

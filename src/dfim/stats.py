@@ -51,8 +51,15 @@ def assign_pval(
     obs_seq=None,
     null_task=None,
     null_seq=None,
+    min_effect=None,
 ) -> np.ndarray:
     """One-sided (upper-tail) p-value of every observed FIS against a pooled null.
+
+    With ``min_effect`` the hypothesis has a minimal effect built in (as TREAT does for
+    fold changes): an observation is tested for exceeding its null by more than
+    ``min_effect``, i.e. ``obs - min_effect`` is compared with the null. A FIS that is
+    not at least ``min_effect`` above the null can then never be significant, however
+    small the null's spread (float-level changes included).
 
     Parameters
     ----------
@@ -78,6 +85,8 @@ def assign_pval(
     obs_seq, null_seq : (n,) and (m,) labels, optional
         Sequence (window) of each observed / null value. Needed by ``"per_map"``.
         Labels a level does not use are ignored.
+    min_effect : (n,) float or float, optional
+        The minimal effect each observation must exceed its null by (>= 0); default 0.
 
     Returns
     -------
@@ -121,6 +130,11 @@ def assign_pval(
         labels[name] = arr.ravel()
 
     obs_flat = obs.ravel()
+    if min_effect is not None:
+        shift = np.broadcast_to(np.asarray(min_effect, dtype=np.float64), obs.shape).ravel()
+        if (shift < 0).any():
+            raise ValueError("assign_pval: min_effect must be >= 0")
+        obs_flat = obs_flat - shift
     null_flat = null.ravel()
     obs_group, null_group, describe = _group_codes(level, labels, obs_flat.size, null_flat.size)
 

@@ -56,6 +56,19 @@ def open_text(path, what: str = "input file", key: str | None = None):
     return open(path, newline="")
 
 
+def first_non_utf8_line(path) -> int:
+    """Number (1-based) of the first line of a text file (gzipped or not) that is not UTF-8; 0 if none."""
+    with open(path, "rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
+        for n, raw in enumerate(fh, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return n
+    return 0
+
+
 @contextmanager
 def atomic_path(path, suffix: str = ".tmp"):
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success.

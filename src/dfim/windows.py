@@ -17,7 +17,7 @@ import pandas as pd
 
 from .errors import InputError
 from .genome import contig_name, read_fai
-from .io import open_text
+from .io import first_non_utf8_line, open_text
 
 WINDOW_COLUMNS = ("window_id", "peak_set", "peak_name", "chrom", "start", "end", "peak_chrom", "peak_start",
                   "peak_end", "summit", "status", "reason", "index")
@@ -43,7 +43,6 @@ def read_peaks(path, what: str = "peak file", key: str = "peaks") -> list[Peak]:
     Raises :class:`InputError` naming ``file:line`` for malformed rows.
     """
     peaks = []
-    lineno = 0
     try:
         with open_text(path, what, key) as fh:
             for lineno, raw in enumerate(fh, start=1):
@@ -53,7 +52,7 @@ def read_peaks(path, what: str = "peak file", key: str = "peaks") -> list[Peak]:
                 peaks.append(_parse_peak(line, path, lineno))
     except UnicodeDecodeError:
         raise InputError(
-            f"{path}:{lineno + 1}: not UTF-8 text; {what}s are tab-separated text (BED), optionally gzipped; "
+            f"{path}:{first_non_utf8_line(path)}: not UTF-8 text; {what}s are tab-separated text (BED), optionally gzipped; "
             "is this a binary file (e.g. bigBed, BAM)? Convert it to BED"
         ) from None
     except (EOFError, OSError, zlib.error) as exc:
@@ -202,14 +201,14 @@ def _blacklisted(df: pd.DataFrame, regions) -> pd.Index:
 
 def count_peaks(path) -> int:
     """Number of peak lines (headers excluded); fixes the shard count at parse time."""
-    n = lineno = 0
+    n = 0
     try:
         with open_text(path, "peak file", "peaks") as fh:
-            for lineno, line in enumerate(fh, start=1):
+            for line in fh:
                 if line.strip() and not line.startswith(("track", "browser", "#")):
                     n += 1
     except UnicodeDecodeError:
-        raise InputError(f"{path}:{lineno + 1}: not UTF-8 text; peak files are tab-separated text (BED or "
+        raise InputError(f"{path}:{first_non_utf8_line(path)}: not UTF-8 text; peak files are tab-separated text (BED or "
                          "narrowPeak), optionally gzipped; convert binary files (bigBed, BAM) to BED") from None
     except (EOFError, OSError, zlib.error) as exc:
         raise InputError(f"{path}: cannot be read to the end ({type(exc).__name__}: {exc}); the gzip file is "

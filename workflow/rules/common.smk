@@ -52,7 +52,9 @@ def shard_files(wildcards):
 def validation_config(wildcards):
     """The config keys the inputs of one peak set are checked against (others do not rerun it)."""
     keys = ("genome", "blacklist", "window", "model", "elements")
-    return dict({k: config[k] for k in keys}, peaks={wildcards.peak_set: peak_file(wildcards)})
+    return dict(
+        {k: config[k] for k in keys}, peaks={wildcards.peak_set: peak_file(wildcards)}
+    )
 
 
 def blacklist_file():

@@ -13,9 +13,9 @@ rule validate:
         "logs/{peak_set}/validate.log",
     benchmark:
         "benchmarks/{peak_set}/validate.tsv"
+    retries: 0
     conda:
         "../../envs/dfim.yaml"
-    retries: 0
     resources:
         mem_mb=2000,
         runtime=30,

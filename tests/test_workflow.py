@@ -72,8 +72,9 @@ def test_lint_is_clean(tiny_run):
 def test_dry_run_every_mode(tmp_path, mode):
     extra = {"elements": {"mode": mode, "sources_bed": "peaks.narrowPeak", "vcf": "variants.vcf"}}
     make_inputs(tmp_path, mode=mode, extra=extra)
+    (tmp_path / "variants.vcf").write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
     res = run_smk(tmp_path, "-n", "--cores", "1")
-    assert "score_shard" in res.stdout
+    assert "validate" in res.stdout and "score_shard" in res.stdout
 
 
 def test_report_embeds_tables_and_plots(tiny_run):
@@ -103,7 +104,9 @@ def test_bad_model_settings_stop_before_scoring(tmp_path, extra, message):
     make_inputs(tmp_path, extra=extra)
     res = run_smk(tmp_path, "--cores", "1", check=False)
     assert res.returncode != 0
-    assert message in (tmp_path / "logs" / "tiny" / "windows.log").read_text()
+    assert message in (tmp_path / "logs" / "tiny" / "validate.log").read_text()
+    assert f"DFIM ERROR: " in res.stderr and message in res.stderr  # on the terminal, once, no traceback
+    assert res.stderr.count(message) == 1 and "Traceback" not in res.stderr
     assert not (tmp_path / "results" / "tiny" / "shards").exists()
 
 
@@ -113,7 +116,44 @@ def test_missing_contig_stops_with_file_and_line(tmp_path):
         fh.write("chrUn\t10\t90\tbad\t0\t.\t1\t1\t1\t40\n")
     res = run_smk(tmp_path, "--cores", "1", check=False)
     assert res.returncode != 0
-    assert "peaks.narrowPeak:7: contig 'chrUn' is not in the genome FASTA" in (tmp_path / "logs" / "tiny" / "windows.log").read_text()
+    message = "peaks.narrowPeak:7: contig 'chrUn' is not in the genome FASTA"
+    assert message in (tmp_path / "logs" / "tiny" / "validate.log").read_text() and message in res.stderr
+
+
+def test_side_files_are_inputs_of_their_rules(tmp_path):
+    """Editing the blacklist, a VCF, an element BED or the motif file reruns the jobs that read it."""
+    extra = {"blacklist": "blacklist.bed", "elements": {"mode": "variants", "vcf": "variants.vcf"}}
+    make_inputs(tmp_path, mode="variants", extra=extra)
+    (tmp_path / "blacklist.bed").write_text("chr1\t0\t10\n")
+    (tmp_path / "variants.vcf").write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
+    res = run_smk(tmp_path, "-n", "--cores", "1")
+    jobs = {}
+    for block in res.stdout.split("rule ")[1:]:
+        name = block.split(":")[0].split()[-1]
+        inputs = [ln for ln in block.splitlines() if ln.strip().startswith("input:")]
+        jobs.setdefault(name, inputs[0] if inputs else "")
+    assert all(f in jobs["validate"] for f in ("blacklist.bed", "variants.vcf", "motifs.meme", "model.h5"))
+    assert "blacklist.bed" in jobs["windows"] and "validated.txt" in jobs["windows"]
+    assert all(f in jobs["score_shard"] for f in ("variants.vcf", "motifs.meme", "validated.txt"))
+    make_inputs(tmp_path, mode="bed", extra={"elements": {"mode": "bed", "sources_bed": "peaks.narrowPeak",
+                                                          "targets_bed": "targets.bed"}})
+    (tmp_path / "targets.bed").write_text("chr1\t0\t10\n")
+    res = run_smk(tmp_path, "-n", "--cores", "1")
+    shard_block = res.stdout.split("rule score_shard:")[1].split("\n\n")[0]
+    assert "targets.bed" in shard_block and "peaks.narrowPeak" in shard_block
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda c: c.replace("peaks:\n", "peaks:\n  tiny: other.bed\n"), "key 'tiny' is given twice"),
+    (lambda c: c.replace("path: model.h5", "path: model.h5\n  tasks: [0, 0]"), "lists task 0 more than once"),
+    (lambda c: c.replace("motif_file: motifs.meme", "motif_file: missing.meme"), "missing.meme does not exist"),
+])
+def test_config_errors_stop_the_dry_run(tmp_path, edit, message):
+    make_inputs(tmp_path)
+    cfg = tmp_path / "config" / "config.yaml"
+    cfg.write_text(edit(cfg.read_text()))
+    res = run_smk(tmp_path, "-n", check=False)
+    assert res.returncode != 0 and message in res.stdout + res.stderr
 
 
 def test_motifs_from_jaspar_ids(tmp_path):

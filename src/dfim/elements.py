@@ -141,7 +141,11 @@ def scan_motifs(X: np.ndarray, motif_file: str, threshold: float = 1e-4) -> pd.D
 
     if len(X) == 0:
         return pd.DataFrame(columns=["seq", "motif", "start", "end", "strand", "score", "pval"])
-    hits = fimo(motif_file, X.transpose(0, 2, 1).astype(np.float32), threshold=threshold)
+    try:
+        hits = fimo(motif_file, X.transpose(0, 2, 1).astype(np.float32), threshold=threshold)
+    except (ValueError, IndexError, AttributeError, UnicodeDecodeError) as exc:
+        raise InputError(f"motif file {motif_file} is not a valid MEME file ({type(exc).__name__}: {exc}); "
+                         "dfim.validate.check_motif_file names the line") from None
     frames = [h for h in hits if len(h)]
     if not frames:
         return pd.DataFrame(columns=["seq", "motif", "start", "end", "strand", "score", "pval"])
@@ -171,8 +175,12 @@ def motif_specs(windows: pd.DataFrame, hits: pd.DataFrame) -> MutationSpecs:
 
 def bed_specs(windows: pd.DataFrame, sources_bed: str, targets_bed: str | None = None) -> MutationSpecs:
     """Sources and targets from element BED files (genomic); elements wholly inside a window are used."""
-    src = read_peaks(sources_bed)
-    tgt = read_peaks(targets_bed) if targets_bed else src
+    src = read_peaks(sources_bed, "element BED", "elements.sources_bed")
+    tgt = read_peaks(targets_bed, "element BED", "elements.targets_bed") if targets_bed else src
+    # element contigs by the windows' (the FASTA's) names: chr1 vs 1 as everywhere else
+    contigs = set(windows["chrom"].astype(str))
+    for p in (*src, *tgt):
+        p.chrom = contig_name(p.chrom, contigs) or p.chrom
     rows = []
     for i, (w, c, ws, we) in enumerate(windows[["window_id", "chrom", "start", "end"]].itertuples(index=False)):
         def inside(elems):
@@ -205,7 +213,7 @@ def read_variants(vcf_path, windows: pd.DataFrame, fasta_path) -> tuple[pd.DataF
     rows = []
     try:
         vf = pysam.VariantFile(str(vcf_path))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, NotImplementedError) as exc:
         raise InputError(f"cannot read VCF {vcf_path}: {exc}; check the file (bgzip/tabix or plain VCF)") from None
     with vf, pysam.FastaFile(str(fasta_path)) as fa:
         contigs = set(fa.references)

@@ -18,3 +18,7 @@ class ModelError(ValueError):
 
 class SpecError(ValueError):
     """A mutation spec (source, targets) is malformed or does not fit its sequence."""
+
+
+class ConfigError(ValueError):
+    """The workflow configuration is inconsistent: a repeated key or task, a bad value."""

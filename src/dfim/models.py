@@ -171,6 +171,21 @@ def _submodel(model: SequenceModel, upto_input_of):
     return keras.Model(km.inputs, upto_input_of.input)
 
 
+def check_model_path(path) -> None:
+    """Raise :class:`ModelError` unless ``path`` is a readable regular file (not a SavedModel folder)."""
+    path = str(path)
+    if Path(path).is_dir():
+        raise ModelError(
+            f"model path {path} is a directory (a TensorFlow SavedModel?), not a Keras model file; DFIM reads "
+            ".h5 or .keras files: load it in Python and save it with model.save('model.keras'), then set model.path"
+        )
+    if not Path(path).is_file():
+        what = "does not exist" if not os.path.lexists(path) else "is not a regular file"
+        raise ModelError(f"model file {path} {what}; check model.path in the config")
+    if not os.access(path, os.R_OK):
+        raise ModelError(f"model file {path} is not readable (permissions); check model.path in the config")
+
+
 def load_model(path: str | os.PathLike) -> SequenceModel:
     """Load a Keras sequence model from ``.h5`` or ``.keras``.
 
@@ -183,8 +198,7 @@ def load_model(path: str | os.PathLike) -> SequenceModel:
         When the file is missing, unreadable, or its input is not ``(L, 4)``.
     """
     path = str(path)
-    if not Path(path).is_file():
-        raise ModelError(f"model file {path} does not exist; check model.path in the config")
+    check_model_path(path)
     errors = []
     km = flavour = None
     loaders = [("tf_keras", _load_tf_keras)]

@@ -20,6 +20,27 @@ from .windows import count_peaks  # noqa: F401  (used by the workflow's common.s
 
 log = logging.getLogger("dfim")
 
+#: windows.tsv columns that are names, read as text even when every contig is called 1, 2, ...
+_TEXT_COLUMNS = {c: str for c in ("window_id", "peak_set", "peak_name", "chrom", "peak_chrom", "status", "reason")}
+
+
+def read_windows(path) -> pd.DataFrame:
+    """A windows table (``windows.tsv``) with its name columns as text."""
+    return pd.read_csv(path, sep="\t", comment="#", dtype=_TEXT_COLUMNS, keep_default_na=False)
+
+
+def validate_step(config: dict, peak_set: str, fai, out_txt) -> None:
+    """Check every input of ``peak_set`` (:func:`dfim.validate.validate_inputs`); write the summary."""
+    from .io import atomic_path
+    from .validate import validate_inputs
+
+    summary = validate_inputs(config, peak_set, fai)
+    for line in summary:
+        log.info("%s", line)
+    with atomic_path(out_txt) as tmp, open(tmp, "w") as fh:
+        fh.write(f"# inputs of peak set {peak_set} checked by dfim.validate\n")
+        fh.writelines(f"{line}\n" for line in summary)
+
 
 def n_shards(n_peaks: int, shard_size: int) -> int:
     """Number of scoring jobs for ``n_peaks`` peaks (an upper bound on windows)."""
@@ -59,7 +80,7 @@ def score_step(windows_tsv, shard: int, genome, model_path, out_h5, *, cfg: dict
     from .tables import with_window_ids
 
     t0 = time.time()
-    windows = pd.read_csv(windows_tsv, sep="\t", comment="#")
+    windows = read_windows(windows_tsv)
     windows = windows[(windows["status"] == "kept") & (windows["shard"] == shard)].sort_values("index")
     windows = windows.reset_index(drop=True)
     model = load_model(model_path)
@@ -68,6 +89,9 @@ def score_step(windows_tsv, shard: int, genome, model_path, out_h5, *, cfg: dict
     X = fetch_sequences(genome, windows) if len(windows) else np.zeros((0, model.length, 4), np.float32)
     specs = element_specs(windows, X, cfg["elements"], genome=genome)
     log.info("shard %d: %d windows, %d sources", shard, len(windows), len(specs))
+    if len(windows) and len(specs) > 50 * len(windows):
+        log.warning("shard %d: %d sources in %d windows (%.0f per window); rows grow as its square: lower "
+                    "elements.motif_pvalue or per_base_width", shard, len(specs), len(windows), len(specs) / len(windows))
     res = score_windows(model, X, specs, opts, shuffles=cfg["null"]["shuffles"], null_kind=cfg["null"]["kind"],
                         ids=windows["index"].to_numpy())
     ids = windows["window_id"].to_numpy()
@@ -82,9 +106,11 @@ def gather_step(shard_paths, interactions_tsv, pairs_tsv, maps_h5, *, pvalue_kin
                 alpha: float = 0.05):
     """All shards → p- and q-values → interactions.tsv, motif_pairs.tsv and maps.h5."""
     from .pipeline import add_pvalues
-    from .store import gather_maps, read_shard_tables
+    from .store import check_shard, gather_maps, read_shard_tables
     from .tables import interactions_table, pair_table
 
+    for p in shard_paths:
+        check_shard(p)
     windows, fis, null = (pd.concat(t, ignore_index=True) for t in zip(*(read_shard_tables(p) for p in shard_paths)))
     fis = fis[np.isfinite(fis["score"].astype(float))].reset_index(drop=True)  # diagonal: untested
     null = null[np.isfinite(null["score"].astype(float))].reset_index(drop=True)
@@ -110,7 +136,7 @@ def plots_step(interactions_tsv, pairs_tsv, windows_tsv, shard_paths, out_dir, *
     os.makedirs(out_dir, exist_ok=True)
     table = pd.read_csv(interactions_tsv, sep="\t")
     pairs = pd.read_csv(pairs_tsv, sep="\t")
-    windows = pd.read_csv(windows_tsv, sep="\t")
+    windows = read_windows(windows_tsv)
     plot_motif_pairs(pairs, os.path.join(out_dir, "motif_pairs.png"), title="Element pairs, genome-wide")
     null = read_null(shard_paths)
     null_scores = null.loc[np.isfinite(null["score"].astype(float)), "score"].to_numpy(float)

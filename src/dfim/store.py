@@ -30,8 +30,13 @@ The ``task_*`` datasets and ``delta_tracks`` are absent from a shard with no win
 ``delta_tracks``                (T, m, L) float32    Σ_c |Δ| of each mutant (source masked)
 ``coords_chrom/start/end``      (N,)                 window coordinates (0-based half-open)
 ``window_id``                   (N,) str             window ids, as in windows.tsv
-``mutants/<column>``            (m,)                 mutant key + window_id; ``seq`` indexes N
+``mutants/<column>``            (m,)                 mutant key + window_id; ``seq`` indexes N,
+                                                     ``mutant`` the m axis of ``delta_tracks``,
+                                                     ``spec`` the sources, over all shards
 ==============================  ===================  ==========================================
+
+The indices of ``maps.h5`` are global: they do not restart per shard and do not depend
+on ``shard_size``.
 
 Every file is written under a temporary name and renamed when complete, so a killed
 job never leaves a half-written file under its final name.
@@ -126,11 +131,41 @@ def read_mutant_scores(path, window_id: str, source_start: int, source_end: int,
     return orig, mutant, row.assign(seq=0)
 
 
+SHARD_GROUPS = ("input_seqs", "windows", "mutants", "interactions", "null")
+
+
+def check_shard(path) -> None:
+    """Raise :class:`dfim.errors.InputError` naming ``path`` when it is not a complete shard file."""
+    from .errors import InputError
+
+    fix = f"delete {path} and run the workflow again (Snakemake recomputes the shard)"
+    try:
+        with h5py.File(path, "r") as f:
+            missing = [g for g in SHARD_GROUPS if g not in f]
+            if missing:
+                raise InputError(f"shard {path} lacks {', '.join(missing)}: it was not written by this DFIM or was "
+                                 f"altered; {fix}")
+            for g in ("windows", "mutants", "interactions", "null"):
+                read_table(f[g])
+            if "task_hyp_scores" in f:
+                f["task_hyp_scores"][-1:]
+                f["delta_tracks"][-1:]
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - h5py raises OSError, KeyError, ValueError for broken files
+        raise InputError(f"shard {path} cannot be read ({type(exc).__name__}: {exc}); it is truncated or "
+                         f"corrupt; {fix}") from None
+
+
 def gather_maps(shard_paths, out_path, interactions: pd.DataFrame) -> None:
-    """Concatenate shard arrays into ``maps.h5`` one shard at a time (memory ~ one shard)."""
+    """Concatenate shard arrays into ``maps.h5`` one shard at a time (memory ~ one shard).
+
+    ``seq``, ``mutant`` and ``spec`` of ``mutants/`` are offset by the windows, mutants and
+    sources of the earlier shards, so they index the gathered arrays.
+    """
     with atomic_h5(out_path) as out:
         write_table(out.create_group("interactions"), interactions)
-        n_total = 0
+        n_total = n_mutants = n_specs = 0
         for p in shard_paths:
             with h5py.File(p, "r") as f:
                 if "task_hyp_scores" not in f or f["input_seqs"].shape[0] == 0:
@@ -146,6 +181,11 @@ def gather_maps(shard_paths, out_path, interactions: pd.DataFrame) -> None:
                 key = read_table(f["mutants"])
             key["window_id"] = w["window_id"].to_numpy()[key["seq"].to_numpy()] if len(key) else []
             key["seq"] = key["seq"] + n_total
+            key["mutant"] = key["mutant"] + n_mutants
+            n_shard_specs = int(key["spec"].max()) + 1 if len(key) else 0
+            key["spec"] = key["spec"] + n_specs
+            n_mutants += arrays["delta_tracks"].shape[1]
+            n_specs += n_shard_specs
             _append(out, "input_seqs", arrays["input_seqs"], 0)
             _append(out, "hyp_scores", arrays["hyp_scores"], 0)
             _append(out, "contrib_scores", arrays["contrib_scores"], 0)

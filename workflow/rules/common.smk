@@ -1,7 +1,10 @@
 # Paths, input functions and config look-ups of the rule files. Every file that more
 # than one rule names is spelled here once; {peak_set} (and {shard}) stay wildcards.
 
+from snakemake.exceptions import WorkflowError
+
 from dfim.steps import count_peaks, n_shards
+from dfim.validate import check_config
 
 GENOME = config["genome"]
 GENOME_FAI = f"{GENOME}.fai"
@@ -12,7 +15,16 @@ SHARD = "results/{peak_set}/shards/{shard}.h5"
 INTERACTIONS = "results/{peak_set}/interactions.tsv"
 MOTIF_PAIRS = "results/{peak_set}/motif_pairs.tsv"
 MAPS = "results/{peak_set}/maps.h5"
+VALIDATED = "results/{peak_set}/validated.txt"
 PLOTS = "results/{peak_set}/plots"
+
+
+def check_config_at_parse():
+    """Repeated YAML keys and tasks, missing/folder/pipe files: stop before any job (`-n` too)."""
+    try:
+        check_config(config, workflow.configfiles)
+    except ValueError as exc:
+        raise WorkflowError(f"DFIM input error: {exc}") from None
 
 
 def peak_sets():
@@ -37,6 +49,28 @@ def shard_files(wildcards):
     )
 
 
+def validation_config(wildcards):
+    """The config keys the inputs of one peak set are checked against (others do not rerun it)."""
+    keys = ("genome", "blacklist", "window", "model", "elements")
+    return dict(
+        {k: config[k] for k in keys}, peaks={wildcards.peak_set: peak_file(wildcards)}
+    )
+
+
+def blacklist_file():
+    return config["blacklist"] or []
+
+
+def element_files():
+    """The element BEDs of mode bed and the VCF of mode variants: inputs of every shard."""
+    el = config["elements"]
+    if el["mode"] == "bed":
+        return [f for f in (el["sources_bed"], el["targets_bed"]) if f]
+    if el["mode"] == "variants":
+        return [el["vcf"]]
+    return []
+
+
 def motif_file():
     """The motif file of modes motifs/variants: the user's, or one written from JASPAR."""
     el = config["elements"]
@@ -50,3 +84,6 @@ def final_outputs():
         [INTERACTIONS, MOTIF_PAIRS, MAPS, WINDOWS, PLOTS],
         peak_set=peak_sets(),
     )
+
+
+check_config_at_parse()

@@ -1,7 +1,9 @@
 rule score_shard:
     input:
+        validated=VALIDATED,
         windows=WINDOWS,
         motifs=motif_file(),
+        elements=element_files(),
         genome=GENOME,
         fai=GENOME_FAI,
         model=MODEL,

@@ -1,9 +1,11 @@
 rule windows:
     input:
+        validated=VALIDATED,
         peaks=peak_file,
         genome=GENOME,
         fai=GENOME_FAI,
         model=MODEL,
+        blacklist=blacklist_file(),
     output:
         WINDOWS,
     log:
@@ -18,7 +20,6 @@ rule windows:
     params:
         window=config["window"],
         max_n_fraction=config["max_n_fraction"],
-        blacklist=config["blacklist"],
         shard_size=config["shard_size"],
         tasks=config["model"]["tasks"],
         n_shards=lambda w: shard_count(w.peak_set),

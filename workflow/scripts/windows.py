@@ -10,5 +10,5 @@ p = snakemake.params
 windows_step(
     snakemake.wildcards.peak_set, snakemake.input.peaks, snakemake.input.fai, snakemake.input.genome,
     snakemake.output[0], model_path=snakemake.input.model, window=p.window, max_n_fraction=p.max_n_fraction,
-    blacklist=p.blacklist, n_shards_=p.n_shards, shard_size=p.shard_size, tasks=p.tasks,
+    blacklist=snakemake.input.blacklist or None, n_shards_=p.n_shards, shard_size=p.shard_size, tasks=p.tasks,
 )

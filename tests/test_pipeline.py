@@ -6,7 +6,8 @@ import pytest
 from conftest import random_onehot
 from dfim import MutationSpecs
 from dfim.models import load_model
-from dfim.pipeline import ScoringOptions, run_dfim
+from dfim.calls import TestOptions
+from dfim.pipeline import NullOptions, ScoringOptions, run_dfim
 from models import small_cnn
 
 SEED_EXAMPLE = {
@@ -21,7 +22,8 @@ def test_seed_readme_example_end_to_end(tmp_path, rng, method, backend):
     X = random_onehot(rng, 1, 100)
     specs = MutationSpecs.from_dict(SEED_EXAMPLE)
     opts = ScoringOptions(method=method, backend=backend, reference="shuffle", n_refs=4, seed=3)
-    fis, null, scored = run_dfim(model, X, specs, opts, shuffles=8, level="per_map")
+    fis, null, scored = run_dfim(model, X, specs, opts, null=NullOptions(kind="dinuc", shuffles=8),
+                                 test=TestOptions(level="per_map"))
     assert len(fis) == 1  # a 1 x 1 map
     row = fis.iloc[0]
     assert row.mut_name == "summit" and row.resp_name == "flank_size_100"
@@ -38,13 +40,25 @@ def test_seed_readme_example_end_to_end(tmp_path, rng, method, backend):
     assert np.isfinite(row.pred_change)
 
 
+def test_random_source_null_segments_lie_in_the_window_beside_the_source(tmp_path, rng):
+    """The summit example: the target (the window) holds its source, so the null's
+    segments are the window's other 10-bp stretches nearest the source's distance."""
+    model = load_model(small_cnn(100, tmp_path / "m.h5"))
+    X = random_onehot(rng, 1, 100)
+    fis, null, _ = run_dfim(model, X, MutationSpecs.from_dict(SEED_EXAMPLE), ScoringOptions(n_refs=2))
+    assert len(null) == 10 and sorted(null["k"]) == list(range(10))
+    starts = null["segment_start"].to_numpy()
+    assert ((starts + 10 <= 45) | (starts >= 55)).all() and (starts % 3 == 0).all()
+    assert np.isfinite(null["score"]).all() and 0 < fis["pval"].iloc[0] <= 1
+
+
 def test_same_seed_same_result(tmp_path, rng):
     model = load_model(small_cnn(100, tmp_path / "m.h5"))
     X = random_onehot(rng, 2, 100)
     specs = MutationSpecs.from_dict({**SEED_EXAMPLE, "seq_1": {**SEED_EXAMPLE["seq_0"], "seq": 1}})
     opts = ScoringOptions(reference="shuffle", n_refs=3, strategy="shuffle", seed=5)
-    a = run_dfim(model, X, specs, opts, shuffles=3)[0]
-    b = run_dfim(model, X, specs, opts, shuffles=3)[0]
+    a = run_dfim(model, X, specs, opts)[0]
+    b = run_dfim(model, X, specs, opts)[0]
     np.testing.assert_array_equal(a["score"].to_numpy(), b["score"].to_numpy())
     np.testing.assert_array_equal(a["pval"].to_numpy(), b["pval"].to_numpy())
 
@@ -64,3 +78,5 @@ def test_api_defaults_are_the_workflow_schema_defaults():
     shipped["null"] = shipped.pop(None)  # YAML reads `null:` as None, as the Snakefile notes
     validate(shipped, str(repo / "workflow" / "schemas" / "config.schema.yaml"))
     assert ScoringOptions.from_config(shipped) == ScoringOptions()
+    for c in (cfg, shipped):
+        assert NullOptions.from_config(c) == NullOptions() and TestOptions.from_config(c) == TestOptions()

@@ -346,3 +346,45 @@ def test_pair_pvalue_grows_with_evidence_and_stays_in_range():
 def test_auroc_counts_ties_as_one_half():
     assert auroc([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4]) == 1.0
     assert auroc([0, 1, 0, 1], [0.5, 0.5, 0.5, 0.5]) == 0.5
+
+
+# ----------------------------------------------------------------- random-source excess test
+from dfim.stats import excess_pvalues, excess_statistics, pair_excess_pvalue  # noqa: E402
+
+
+def test_excess_statistics_by_hand():
+    u, u_null = excess_statistics([5.0, np.nan], [[1.0, 3.0], [1.0, 2.0]], [2.0, 1.0], min_effect=0.5)
+    assert u[0] == pytest.approx((5 - 3) / 2 - 0.5) and np.isnan(u[1])
+    np.testing.assert_allclose(u_null[0], [(1 - 5) / 2, (3 - 5) / 2])
+    # a segment that beats everything else of its pair
+    _, un = excess_statistics([1.0], [[4.0, 2.0]], [1.0])
+    np.testing.assert_allclose(un[0], [4 - 2, 2 - 4])
+
+
+def test_float_noise_and_ties_are_never_significant():
+    n = 500
+    F = np.r_[np.zeros(n), np.full(n, 1e-7)]  # exact zeros and float-level changes
+    R = np.zeros((2 * n, 10))
+    u, u_null = excess_statistics(F, R, np.ones(2 * n), min_effect=0.01)
+    p = excess_pvalues(u, u_null)
+    assert (p == 1.0).all()
+
+
+def test_excess_pvalues_are_uniform_when_pairs_and_segments_are_exchangeable(rng):
+    F = rng.gamma(2.0, size=4000)
+    R = rng.gamma(2.0, size=(4000, 10))
+    S = rng.uniform(0.5, 2.0, size=4000)
+    u, u_null = excess_statistics(F, R, S)
+    p = excess_pvalues(u, u_null, groups=np.repeat([0, 1], 2000))
+    assert ((p > 0) & (p <= 1)).all()
+    assert abs((p < 0.05).mean() - 0.05) < 0.015 and abs((p < 0.2).mean() - 0.2) < 0.03
+    # a pair without segments is untestable: p = 1
+    u, u_null = excess_statistics([3.0], [[np.nan, np.nan]], [1.0])
+    assert excess_pvalues(u, u_null)[0] == 1.0
+
+
+def test_pair_excess_pvalue_grows_with_a_real_shift(rng):
+    u_null = rng.normal(size=(30, 10))
+    assert pair_excess_pvalue(rng.normal(size=30), u_null) > 0.01
+    assert pair_excess_pvalue(rng.normal(size=30) + 2, u_null) < 1e-6
+    assert pair_excess_pvalue([], u_null) == 1.0

@@ -66,7 +66,8 @@ def prediction_change(f_x: np.ndarray, f_s: np.ndarray, seq_of_mutant) -> np.nda
 
 def double_mutant_epistasis(model, X: np.ndarray, specs: MutationSpecs, mutants: np.ndarray, key: pd.DataFrame,
                             f_x: np.ndarray, f_s: np.ndarray, tasks, *, strategy: str = "gc", gc: float = 0.46,
-                            seed: int = 0, target: str = "preactivation", batch_size: int = 256) -> np.ndarray:
+                            seed: int = 0, target: str = "preactivation", batch_size: int = 256,
+                            n_specs: int | None = None) -> np.ndarray:
     """``e(s, t)`` of every (source, target) row of ``specs``, in :func:`dfim.maps.compute_dfim` order.
 
     X : ``(n, L, 4)`` originals; mutants, key : the sources' mutants and key
@@ -74,9 +75,12 @@ def double_mutant_epistasis(model, X: np.ndarray, specs: MutationSpecs, mutants:
     first, as the maps do); f_x : ``(n, T)`` and f_s : ``(m, T)`` the model's outputs
     (:func:`outputs`) for the originals and the source mutants, for ``tasks``.
 
+    n_specs : only the first ``n_specs`` specs' pairs are computed (the rest stay NaN).
+
     Returns ``(T, rows)`` float64, NaN on the diagonal and where a target overlaps its source.
     """
-    singles, row_of = target_mutants(X, specs, strategy=strategy, gc=gc, seed=seed)
+    n_specs = len(specs) if n_specs is None else n_specs
+    singles, row_of = target_mutants(X, MutationSpecs(list(specs)[:n_specs]), strategy=strategy, gc=gc, seed=seed)
     f_t = outputs(model, singles, tasks, target=target, batch_size=batch_size)
     first = key.groupby("spec", sort=True)["mutant"].first()
     pairs = []  # (row, source mutant, target mutant, target start, target end, sequence) of each defined pair
@@ -85,7 +89,7 @@ def double_mutant_epistasis(model, X: np.ndarray, specs: MutationSpecs, mutants:
         if j not in first.index:
             continue
         for a, b in zip(spec.resp_start, spec.resp_end):
-            if not overlaps(spec.mut_start, spec.mut_end, a, b):
+            if j < n_specs and not overlaps(spec.mut_start, spec.mut_end, a, b):
                 pairs.append((n_rows, int(first[j]), row_of[(i, a, b)], a, b, i))
             n_rows += 1
     e = np.full((len(tasks), n_rows), np.nan)

@@ -27,6 +27,12 @@ def _rng(seed: int, key: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), zlib.crc32(key.encode())])
 
 
+def transition_alleles(x: np.ndarray) -> str:
+    """The transition of each base of one-hot ``x (w, 4)`` (A<->G, C<->T; N -> A)."""
+    codes = to_codes(x)
+    return "".join(ALPHABET[(c + 2) % 4] if c < 4 else "A" for c in codes)
+
+
 def generate_mutants_and_key(X: np.ndarray, specs: MutationSpecs, *, strategy: str = "gc",
                              gc: float = 0.46, seed: int = 0, seq_ids=None):
     """Make one mutant per source (``3 × length`` per source for ``per_base``).

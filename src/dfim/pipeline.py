@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -22,8 +22,8 @@ from .importance import Importance, compute_importance, make_references, make_sc
 from .ism import double_mutant_epistasis, outputs, prediction_change
 from .maps import FIS_COLUMNS, compute_dfim
 from .models import SequenceModel, load_model
-from .mutants import KEY_COLUMNS, generate_mutants_and_key
-from .null import null_sequences, null_specs
+from .mutants import KEY_COLUMNS, generate_mutants_and_key, transition_alleles
+from .null import null_sequences, null_specs, segment_scores, segment_specs
 from .specs import MutationSpecs
 
 log = logging.getLogger("dfim")
@@ -63,6 +63,21 @@ class ScoringOptions:
     def scorer(self, model: SequenceModel):
         """A new scorer for ``model`` with these options (a context manager)."""
         return make_scorer(model, self.method, self.backend, target=self.target, threads=self.threads)
+
+
+@dataclass
+class NullOptions:
+    """Which null (config section ``null``; :mod:`dfim.null`)."""
+
+    kind: str = "random_source"   # null.kind: random_source | dinuc | plain
+    segments: int = 10            # null.segments: K segments per pair (random_source)
+    stride: int = 3               # null.stride: grid of segment starts, bp (random_source)
+    shuffles: int = 10            # null.shuffles: shuffled copies per window (dinuc, plain)
+
+    @classmethod
+    def from_config(cls, cfg: dict) -> "NullOptions":
+        n = cfg["null"]
+        return cls(kind=n["kind"], segments=n["segments"], stride=n["stride"], shuffles=n["shuffles"])
 
 
 @dataclass
@@ -110,11 +125,12 @@ def _unscored(model: SequenceModel, X: np.ndarray, opts: ScoringOptions, scorer,
 
 
 def score_sequences(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, opts: ScoringOptions | None = None,
-                    *, scorer=None, ids=None, epistasis: bool = True) -> Scored:
+                    *, scorer=None, ids=None, epistasis: bool | int = True) -> Scored:
     """Interaction scores of ``X (n, L, 4)`` for ``specs`` (``spec.seq`` indexes ``X``).
 
     ``epistasis``: also the double-mutant epistasis of every pair (column ``ism_epistasis``,
-    :func:`dfim.ism.double_mutant_epistasis`; forward passes only).
+    :func:`dfim.ism.double_mutant_epistasis`; forward passes only); an int computes it
+    for the pairs of the first ``epistasis`` specs only.
 
     ``ids`` are global sequence numbers that seed the shuffled references and random
     mutants, so results do not depend on how sequences are split into shards.
@@ -148,9 +164,11 @@ def score_sequences(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, o
     ism = prediction_change(f_x, f_s, key["seq"].to_numpy())  # (T, m)
     first = key.groupby("spec")["mutant"].first()
     fis["pred_change"] = ism[task_row, first.loc[fis["spec"]].to_numpy()]
-    if epistasis:
+    if epistasis is not False:
+        n_specs = None if epistasis is True else int(epistasis)
         e = double_mutant_epistasis(model, X, specs, mutants, key, f_x, f_s, imp.tasks, strategy=opts.strategy,
-                                    gc=opts.gc, seed=opts.seed, target=opts.target, batch_size=opts.batch_size)
+                                    gc=opts.gc, seed=opts.seed, target=opts.target, batch_size=opts.batch_size,
+                                    n_specs=n_specs)
         fis["ism_epistasis"] = e.ravel()  # compute_dfim's rows are task-major, like e
     return Scored(fis=fis, delta=delta, key=key, importance=orig, mutant_importance=mut)
 
@@ -177,50 +195,74 @@ def score_null(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, opts: 
     return fis
 
 
+def score_random_source(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, opts: ScoringOptions,
+                        null: "NullOptions", *, scorer=None, ids=None) -> ShardScores:
+    """Observed scores and the random-source null (:mod:`dfim.null`) in one pass.
+
+    The segments are extra sources of the same windows, scored with the observed ones,
+    so the originals' scores are computed once and shared.
+    """
+    segs, table = segment_specs(specs, X.shape[1], segments=null.segments, stride=null.stride)
+    if opts.strategy == "alt":  # variants: each segment base gets a transition, the commonest SNV
+        segs = MutationSpecs([replace(r, alt=transition_alleles(X[int(r.seq), r.mut_start:r.mut_end])) for r in segs])
+    n = len(specs)
+    both = score_sequences(model, X, MutationSpecs(list(specs) + list(segs)), opts, scorer=scorer, ids=ids,
+                           epistasis=n)
+    fis, key = both.fis, both.key
+    observed = fis["spec"].to_numpy(int) < n
+    m = int((key["spec"].to_numpy(int) < n).sum())  # mutants are made in spec order: observed ones first
+    imp = both.mutant_importance
+    scored = Scored(fis=fis[observed].reset_index(drop=True), delta=both.delta[:, :m], key=key.iloc[:m].copy(),
+                    importance=both.importance, mutant_importance=Importance(imp.hyp[:, :m], imp.actual[:, :m],
+                                                                             imp.tasks))
+    return ShardScores(scored, segment_scores(table, fis[~observed]))
+
+
 def score_windows(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, opts: ScoringOptions, *,
-                  shuffles: int = 10, null_kind: str = "dinuc", ids=None) -> ShardScores:
-    """Observed scores and the shuffled null of one set of windows (one shard job)."""
+                  null: "NullOptions | None" = None, ids=None) -> ShardScores:
+    """Observed scores and the null of one set of windows (one shard job).
+
+    The null's table: for ``random_source``, one row per (pair, segment) with the
+    segment's FIS on the pair's target (:func:`dfim.null.segment_scores`); for the
+    shuffled nulls, the FIS rows of the shuffled windows (:func:`score_null`).
+    """
+    null = null or NullOptions()
     t0 = time.time()
-    if not len(specs):  # no sources: importance only, no scorer kept for a null
-        return ShardScores(score_sequences(model, X, specs, opts, ids=ids),
-                           score_null(model, X, specs, opts, shuffles=shuffles, kind=null_kind, ids=ids))
+    if not len(specs):  # no sources: importance only, and an empty null
+        scored = score_sequences(model, X, specs, opts, ids=ids)
+        if null.kind == "random_source":
+            _, table = segment_specs(specs, model.length)
+            return ShardScores(scored, segment_scores(table, pd.DataFrame(columns=list(FIS_COLUMNS))))
+        return ShardScores(scored, score_null(model, X, specs, opts, shuffles=null.shuffles, kind=null.kind, ids=ids))
     with opts.scorer(model) as scorer:
+        if null.kind == "random_source":
+            res = score_random_source(model, X, specs, opts, null, scorer=scorer, ids=ids)
+            log.info("observed maps and random-source null done (%.1f s)", time.time() - t0)
+            return res
         scored = score_sequences(model, X, specs, opts, scorer=scorer, ids=ids)
         log.info("observed maps done (%.1f s)", time.time() - t0)
-        null = score_null(model, X, specs, opts, shuffles=shuffles, kind=null_kind, scorer=scorer, ids=ids)
+        shuffled = score_null(model, X, specs, opts, shuffles=null.shuffles, kind=null.kind, scorer=scorer, ids=ids)
         log.info("null maps done (%.1f s)", time.time() - t0)
-    return ShardScores(scored, null)
+    return ShardScores(scored, shuffled)
 
 
 def run_dfim(model, X: np.ndarray, specs: MutationSpecs, opts: ScoringOptions | None = None, *,
-             shuffles: int = 10, null_kind: str = "dinuc", pvalue: str = "empirical", level: str = "per_task"):
+             null: NullOptions | None = None, test=None):
     """Observed FIS with p- and q-values, in one call (for notebooks and small jobs).
 
-    Returns ``(fis, null_fis, scored)``: ``fis`` the FIS rows with ``pval`` and ``qval``
-    columns (BH over each task's tested pairs), ``null_fis`` the null's FIS rows, and
-    ``scored`` the :class:`Scored` of the originals (delta profiles, importance).
+    opts, null, test : :class:`ScoringOptions`, :class:`NullOptions` and
+    :class:`dfim.calls.TestOptions`; their defaults are the workflow's.
+
+    Returns ``(fis, null_table, scored)``: ``fis`` the FIS rows with ``pval`` and ``qval``
+    columns (BH over each task's tested pairs; ``qval < 0.05`` is a call), ``null_table``
+    the null's rows (:func:`score_windows`), and ``scored`` the :class:`Scored` of the
+    originals (delta profiles, importance).
     """
+    from .calls import TestOptions, add_pvalues
+
     if not isinstance(model, SequenceModel):
         model = load_model(model)
-    res = score_windows(model, X, specs, opts or ScoringOptions(), shuffles=shuffles, null_kind=null_kind)
-    fis = add_pvalues(res.scored.fis, res.null, kind=pvalue, level=level)
+    null = null or NullOptions()
+    res = score_windows(model, X, specs, opts or ScoringOptions(), null=null)
+    fis = add_pvalues(res.scored.fis, res.null, null_kind=null.kind, test=test or TestOptions())
     return fis, res.null, res.scored
-
-
-def add_pvalues(fis: pd.DataFrame, null: pd.DataFrame, *, kind: str = "empirical",
-                level: str = "per_task", seq_col: str = "seq") -> pd.DataFrame:
-    """Add ``pval`` and ``qval`` (BH within each task) to FIS rows from their null rows."""
-    from .stats import assign_pval, bh_qvalues
-
-    if not len(fis):
-        return fis.assign(pval=[], qval=[])
-    fis = fis.copy()
-    fis["pval"] = assign_pval(
-        fis["score"].to_numpy(float), null["score"].to_numpy(float), kind=kind, level=level,
-        obs_task=fis["task"].to_numpy(), null_task=null["task"].to_numpy(),
-        obs_seq=fis[seq_col].astype(str).to_numpy(), null_seq=null[seq_col].astype(str).to_numpy(),
-    )
-    fis["qval"] = np.nan
-    for _, idx in fis.groupby("task").groups.items():
-        fis.loc[idx, "qval"] = bh_qvalues(fis.loc[idx, "pval"].to_numpy(float))
-    return fis

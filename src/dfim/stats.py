@@ -384,3 +384,84 @@ def auroc(y: np.ndarray, score: np.ndarray) -> float:
         return float("nan")
     r = _sps.rankdata(score)
     return float((r[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+# ----------------------------------------------------------------------------------
+# The random-source test: each pair's excess over its own null segments
+# ----------------------------------------------------------------------------------
+def excess_statistics(obs, null, scale, *, min_effect: float = 0.0):
+    """Each pair's excess over its own null segments, and the same for every segment.
+
+    For pair ``i`` with FIS ``F_i``, its ``K`` segments' FIS ``R_ik`` and scale ``S_i``
+    (the window's top per-base importance), the ``K + 1`` values are exchangeable when
+    the source is no feature; each value's excess over the largest of the others is
+
+        u_i  = (F_i - max_k R_ik) / S_i - min_effect
+        u_ik = (R_ik - max(F_i, R_ij : j != k)) / S_i
+
+    Parameters
+    ----------
+    obs : (n,) float, NaN for untested pairs (e.g. a map's diagonal).
+    null : (n, K) float, NaN where a pair has fewer than K segments.
+    scale : (n,) float > 0.
+    min_effect : the minimal effect, as a fraction of the scale (>= 0).
+
+    Returns
+    -------
+    u : (n,) float64, NaN where ``obs`` is NaN and ``-inf`` for a pair without segments
+        (its p-value is then 1); u_null : (n, K) float64, NaN where there is no segment.
+    """
+    F = np.asarray(obs, dtype=np.float64)
+    R = np.asarray(null, dtype=np.float64).reshape(len(F), -1)
+    S = np.asarray(scale, dtype=np.float64)
+    if min_effect < 0:
+        raise ValueError("excess_statistics: min_effect must be >= 0")
+    if not (S > 0).all():
+        raise ValueError("excess_statistics: every scale must be > 0")
+    A = np.where(np.isfinite(np.c_[F, R]), np.c_[F, R], -np.inf)  # column 0: the pair itself
+    rows = np.arange(len(A))
+    top = A.argmax(1)
+    first = A[rows, top]
+    rest = A.copy()
+    rest[rows, top] = -np.inf
+    second = rest.max(1)
+    # for each value, the largest of the *other* values of its pair
+    others = np.where(np.arange(A.shape[1])[None, :] == top[:, None], second[:, None], first[:, None])
+    with np.errstate(invalid="ignore"):
+        u = np.where(np.isfinite(F), (F - others[:, 0]) / S - min_effect, np.nan)
+        u_null = np.where(np.isfinite(R), (R - others[:, 1:]) / S[:, None], np.nan)
+    u[np.isfinite(F) & ~np.isfinite(R).any(1)] = -np.inf
+    return u, u_null
+
+
+def excess_pvalues(u, u_null, groups=None) -> np.ndarray:
+    """``p_i = (1 + #{u_null >= u_i}) / (1 + N)`` against the pooled null of ``u_i``'s group.
+
+    u : (n,) from :func:`excess_statistics` (NaN: untested, p NaN); u_null : (n, K);
+    groups : (n,) labels (e.g. the task) whose null values are pooled; default one group.
+    Ties count against the observation, so a pair that does not beat its own segments
+    gets a large p. Returns (n,) p-values in ``(0, 1]``.
+    """
+    u = np.asarray(u, dtype=np.float64)
+    u_null = np.asarray(u_null, dtype=np.float64).reshape(len(u), -1)
+    groups = np.zeros(len(u), int) if groups is None else np.asarray(groups)
+    p = np.full(len(u), np.nan)
+    for g in np.unique(groups):
+        rows = groups == g
+        pooled = np.sort(u_null[rows][np.isfinite(u_null[rows])])
+        tested = rows & ~np.isnan(u)
+        n_ge = pooled.size - np.searchsorted(pooled, u[tested], side="left")
+        p[tested] = (1.0 + n_ge) / (1.0 + pooled.size)
+    return p
+
+
+def pair_excess_pvalue(u, u_null) -> float:
+    """One-sided rank-sum (Mann–Whitney) p that an element pair's excesses ``u`` (its
+    instances) exceed those of the same instances' segments ``u_null``; 1.0 when either is empty."""
+    u = np.asarray(u, float)
+    u_null = np.asarray(u_null, float).ravel()
+    u, u_null = u[np.isfinite(u)], u_null[np.isfinite(u_null)]
+    if len(u) == 0 or len(u_null) == 0:
+        return 1.0
+    p = _sps.mannwhitneyu(u, u_null, alternative="greater").pvalue
+    return float(min(1.0, max(p, np.finfo(float).tiny)))

@@ -75,7 +75,7 @@ def score_step(windows_tsv, shard: int, genome, model_path, out_h5, *, cfg: dict
     from .elements import element_specs
     from .genome import fetch_sequences
     from .models import load_model
-    from .pipeline import ScoringOptions, score_windows
+    from .pipeline import NullOptions, ScoringOptions, score_windows
     from .store import write_shard
     from .tables import with_window_ids
 
@@ -92,8 +92,7 @@ def score_step(windows_tsv, shard: int, genome, model_path, out_h5, *, cfg: dict
     if len(windows) and len(specs) > 50 * len(windows):
         log.warning("shard %d: %d sources in %d windows (%.0f per window); rows grow as its square: lower "
                     "elements.motif_pvalue or per_base_width", shard, len(specs), len(windows), len(specs) / len(windows))
-    res = score_windows(model, X, specs, opts, shuffles=cfg["null"]["shuffles"], null_kind=cfg["null"]["kind"],
-                        ids=windows["index"].to_numpy())
+    res = score_windows(model, X, specs, opts, null=NullOptions.from_config(cfg), ids=windows["index"].to_numpy())
     ids = windows["window_id"].to_numpy()
     fis, null = (with_window_ids(t.drop(columns=["key"], errors="ignore"), ids) for t in (res.scored.fis, res.null))
     write_shard(out_h5, windows=windows[["window_id", "peak_set", "chrom", "start", "end", "index"]], X=X,
@@ -102,10 +101,12 @@ def score_step(windows_tsv, shard: int, genome, model_path, out_h5, *, cfg: dict
     log.info("shard %d: written %s (%.1f s)", shard, out_h5, time.time() - t0)
 
 
-def gather_step(shard_paths, interactions_tsv, pairs_tsv, maps_h5, *, pvalue_kind: str, level: str,
-                alpha: float = 0.05):
-    """All shards → p- and q-values → interactions.tsv, motif_pairs.tsv and maps.h5."""
-    from .pipeline import add_pvalues
+def gather_step(shard_paths, interactions_tsv, pairs_tsv, maps_h5, *, cfg: dict, alpha: float = 0.05):
+    """All shards → p- and q-values → interactions.tsv, motif_pairs.tsv and maps.h5.
+
+    cfg : the config sections ``null`` and ``pvalue``.
+    """
+    from .calls import TestOptions, add_pvalues, pair_pvalues
     from .store import check_shard, gather_maps, read_shard_tables
     from .tables import interactions_table, pair_table
 
@@ -113,14 +114,16 @@ def gather_step(shard_paths, interactions_tsv, pairs_tsv, maps_h5, *, pvalue_kin
         check_shard(p)
     windows, fis, null = (pd.concat(t, ignore_index=True) for t in zip(*(read_shard_tables(p) for p in shard_paths)))
     fis = fis[np.isfinite(fis["score"].astype(float))].reset_index(drop=True)  # diagonal: untested
-    null = null[np.isfinite(null["score"].astype(float))].reset_index(drop=True)
-    fis = add_pvalues(fis, null, kind=pvalue_kind, level=level, seq_col="window_id")
+    kind, test = cfg["null"]["kind"], TestOptions.from_config(cfg)
+    fis = add_pvalues(fis, null, null_kind=kind, test=test, seq_col="window_id")
     table = interactions_table(fis, windows)
     write_tsv_atomic(table, interactions_tsv)
-    write_tsv_atomic(pair_table(table, null, alpha=alpha), pairs_tsv)
+    pairs = pair_table(table, pair_pvalues(fis, null, null_kind=kind, test=test, seq_col="window_id"), alpha=alpha)
+    write_tsv_atomic(pairs, pairs_tsv)
     gather_maps(shard_paths, maps_h5, table)
-    log.info("gathered %d shards: %d windows, %d tested pairs, %d with q < %g", len(shard_paths), len(windows),
-             len(table), int((table["qval"] < alpha).sum()), alpha)
+    log.info("gathered %d shards: %d windows, %d pairs, %d tested, %d calls (q < %g); %d element pairs, %d called",
+             len(shard_paths), len(windows), len(table), int(table["pval"].notna().sum()),
+             int((table["qval"] < alpha).sum()), alpha, len(pairs), int((pairs["qval"] < alpha).sum()))
 
 
 def plots_step(interactions_tsv, pairs_tsv, windows_tsv, shard_paths, out_dir, *, top: int = 4):

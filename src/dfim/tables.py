@@ -10,15 +10,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .stats import pair_pvalue
 
 INTERACTION_COLUMNS = (
     "peak_set", "window_id", "chrom", "window_start", "window_end", "task",
     "source_name", "source_start", "source_end", "source_win_start", "source_win_end",
     "target_name", "target_start", "target_end", "target_win_start", "target_win_end",
-    "score", "pred_change", "pval", "qval",
+    "score", "pred_change", "pval", "qval", "ism_epistasis", "window_scale", "relation",
 )
-PAIR_COLUMNS = ("source_name", "target_name", "task", "n_tested", "median_score", "frac_q05", "combined_p")
+PAIR_COLUMNS = ("source_name", "target_name", "task", "n_tested", "median_score", "frac_q05", "combined_p", "qval")
 
 
 def with_window_ids(fis: pd.DataFrame, window_ids) -> pd.DataFrame:
@@ -53,24 +52,29 @@ def interactions_table(fis: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame
         "pred_change": fis["pred_change"].to_numpy(float),
         "pval": fis["pval"].to_numpy(float),
         "qval": fis["qval"].to_numpy(float),
+        "ism_epistasis": fis["ism_epistasis"].to_numpy(float),
+        "window_scale": fis["window_scale"].to_numpy(float),
+        "relation": fis["relation"].to_numpy(),
     })[list(INTERACTION_COLUMNS)]
     return table.sort_values(["task", "qval", "pval", "score", "window_id", "source_win_start", "target_win_start"],
                              ascending=[True, True, True, False, True, True, True], kind="stable")
 
 
-def pair_table(table: pd.DataFrame, null: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
+def pair_table(table: pd.DataFrame, tests: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
     """Genome-wide summary per ordered (source name → target name) pair, most significant first.
 
-    table : the interactions table; null : the null's FIS rows (``mut_name``,
-    ``resp_name``, ``task``, ``score``). ``combined_p`` is a one-sided rank-sum test of
-    the pair's observed scores against the scores of the same specs in the shuffled
-    windows (:func:`dfim.stats.pair_pvalue`).
+    table : the interactions table; tests : :func:`dfim.calls.pair_pvalues` (``mut_name``,
+    ``resp_name``, ``task``, ``n_tested``, ``pval``, ``qval``). ``combined_p`` is the
+    pair-level test's p (a rank-sum test under the run's null, with its minimal effect)
+    and ``qval`` its BH q over the task's pairs; disruptions are left out.
     """
-    null_groups = {k: g["score"].to_numpy(float) for k, g in null.groupby(["mut_name", "resp_name", "task"])}
-    rows = []
-    for (s, t, task), g in table.groupby(["source_name", "target_name", "task"], sort=True):
-        rows.append((s, t, task, len(g), float(g["score"].median()), float((g["qval"] < alpha).mean()),
-                     pair_pvalue(g["score"].to_numpy(float), null_groups.get((s, t, task), np.array([])))))
-    pairs = pd.DataFrame(rows, columns=list(PAIR_COLUMNS))
+    t = table[table["pval"].notna()]
+    if t.empty:
+        return pd.DataFrame(columns=list(PAIR_COLUMNS))
+    summary = t.groupby(["source_name", "target_name", "task"], sort=True).agg(
+        median_score=("score", "median"), frac_q05=("qval", lambda q: float((q < alpha).mean()))).reset_index()
+    pairs = summary.merge(tests.rename(columns={"mut_name": "source_name", "resp_name": "target_name",
+                                                "pval": "combined_p"}),
+                          on=["source_name", "target_name", "task"], how="left")[list(PAIR_COLUMNS)]
     return pairs.sort_values(["combined_p", "median_score", "source_name", "target_name"],
                              ascending=[True, False, True, True], kind="stable").reset_index(drop=True)

@@ -25,6 +25,7 @@ rule gather:
         mem_mb=lambda wildcards, attempt: 4000 * attempt,
         runtime=60,
     params:
+        null=config["null"],
         pvalue=config["pvalue"],
     script:
         "../scripts/gather.py"

@@ -19,7 +19,7 @@ from dfim.models import load_model
 from dfim.steps import read_windows, windows_step
 from dfim.store import check_shard
 from dfim.validate import check_bed, check_config, check_vcf, read_motif_file, validate_inputs
-from dfim.windows import count_peaks, make_windows, read_peaks
+from dfim.windows import count_peaks, make_windows
 
 DATA = Path(__file__).parent / "data" / "bad_inputs"
 CASES = yaml.safe_load((DATA / "cases.yaml").read_text())

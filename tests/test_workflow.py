@@ -105,7 +105,7 @@ def test_bad_model_settings_stop_before_scoring(tmp_path, extra, message):
     res = run_smk(tmp_path, "--cores", "1", check=False)
     assert res.returncode != 0
     assert message in (tmp_path / "logs" / "tiny" / "validate.log").read_text()
-    assert f"DFIM ERROR: " in res.stderr and message in res.stderr  # on the terminal, once, no traceback
+    assert "DFIM ERROR: " in res.stderr and message in res.stderr  # on the terminal, once, no traceback
     assert res.stderr.count(message) == 1 and "Traceback" not in res.stderr
     assert not (tmp_path / "results" / "tiny" / "shards").exists()
 

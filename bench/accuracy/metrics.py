@@ -7,11 +7,9 @@ at the same threshold (so AUROC counts a tie as one half).
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 
-from dfim.pipeline import add_pvalues
-from dfim.stats import KINDS, LEVELS, auroc, ks_uniform
+from dfim.stats import auroc, ks_uniform
 
 Q_CUTOFF = 0.05
 
@@ -92,46 +90,11 @@ def randomized_empirical(obs, null, seed: int = 0) -> np.ndarray:
     return np.where(np.isnan(obs), np.nan, p)
 
 
-def _row(kind, level, p, q, subset, error=""):
-    sub = float(np.mean(q[subset] < Q_CUTOFF)) if subset is not None and subset.any() else np.nan
-    return dict(kind=kind, level=level, ks=ks_uniform(p), excess=excess_over_uniform(p),
-                frac_p01=float(np.mean(p < 0.01)), frac_p=float(np.mean(p < 0.05)),
-                frac_q=float(np.mean(q < Q_CUTOFF)), frac_q_subset=sub, error=error)
-
-
-def calibration(fis: pd.DataFrame, null: pd.DataFrame, *, subset=None, seed: int = 0):
-    """Calibration of the p- and q-values for every p-value kind × null level.
-
-    fis, null : per-element FIS rows of the observed and the shuffled sequences (one task).
-    subset : optional ``(n_rows,)`` bool mask of ``fis`` rows for an extra column
-        (e.g. the C–D pairs), reported as ``frac_q_subset``; q-values are still computed
-        over all pairs (BH over every tested pair of the task, as the workflow does).
-
-    Returns ``(table, pvalues)``: a DataFrame with one row per (kind, level) and columns
-    ``kind, level, ks, excess, frac_p01, frac_p, frac_q, frac_q_subset, error`` (a last
-    row ``kind="randomized"`` holds the tie-randomised empirical p-value against the
-    pooled null, see :func:`randomized_empirical`); and a dict ``(kind, level) -> (n,)
-    p-values``.
-    """
-    from dfim.stats import bh_qvalues
-
-    rows, pvals = [], {}
-    tested = ~fis["score"].isna().to_numpy()
-    sub = None if subset is None else np.asarray(subset, bool)[tested]
-    for kind in KINDS:
-        for level in LEVELS:
-            try:
-                f = add_pvalues(fis, null, kind=kind, level=level)
-            except ValueError as exc:  # e.g. a degenerate per-map null for the Normal fit
-                rows.append(dict(kind=kind, level=level, error=str(exc).split(";")[0]))
-                continue
-            p = f["pval"].to_numpy(float)[tested]
-            q = f["qval"].to_numpy(float)[tested]
-            pvals[(kind, level)] = p
-            rows.append(_row(kind, level, p, q, sub))
-    p = randomized_empirical(fis["score"].to_numpy(float)[tested], null["score"].to_numpy(float), seed)
-    rows.append(_row("randomized", "per_task", p, bh_qvalues(p), sub))
-    return pd.DataFrame(rows).fillna({"error": ""}), pvals
+def ks_pvalue(p) -> float:
+    """Two-sided Kolmogorov–Smirnov p-value of ``p`` against Uniform(0, 1) (NaN dropped)."""
+    p = np.asarray(p, float)
+    p = p[~np.isnan(p)]
+    return float(stats.kstest(p, "uniform").pvalue) if p.size else float("nan")
 
 
 def zero_share(x) -> float:

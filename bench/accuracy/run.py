@@ -1,27 +1,33 @@
 #!/usr/bin/env python
-"""Ground-truth accuracy and calibration benchmark of DFIM (issue 4).
+"""Accuracy and calibration benchmark of DFIM's interaction calls (issue #12).
 
-    .venv/bin/python bench/accuracy/run.py            # full benchmark (make bench-accuracy)
+    .venv/bin/python bench/accuracy/run.py                          # full benchmark (make bench-accuracy)
     .venv/bin/python bench/accuracy/run.py --quick --out /tmp/acc   # miniature, for the tests
 
-1. Simulates three grammars with known truth (``grammars.py``: AND, spacing, additive)
-   and trains one small CNN per grammar (seeded, deterministic).
-2. On held-out sequences, takes the planted motif instances as elements (every instance a
-   source, every other instance of the sequence a target) and scores every ordered pair
-   with each importance method the engine offers, plus the double-mutant epistasis of
-   the model's logit (``epistasis.py``).
-3. Measures how well each method separates the truly interacting pairs (A–B on the AND
-   model; A–B within 20 bp on the spacing model) from all other pairs (AUROC, AUPRC),
-   the Spearman correlation of FIS with |epistasis|, and the calibration of the p- and
-   q-values on the no-interaction (additive) model and on a pure-noise control.
-4. Writes ``accuracy.md``, ``accuracy_roc.png``, ``accuracy_roc_spacing.png`` and
-   ``accuracy_pvalues.png`` into ``--out`` (default ``bench/results``).
+1. Trains the model zoo (``controls.py``): three no-interaction controls (additive regression
+   with a factorial design, the same without the "neither" class, the logistic-additive
+   model) and two interacting models (AND, spacing), several seeds each.
+2. On held-out windows, takes the planted motif instances as elements (every instance a
+   source named by its label, every other instance of the window a target) and scores
+   them with the product (``dfim.pipeline.score_windows``) under the random-source null and
+   under the 2018 dinucleotide-shuffled null.
+3. Calls pairs with the product's tests (``dfim.calls.add_pvalues``, ``pair_pvalues``) for
+   each candidate (random-source null with and without the minimal effect δ; the 2018 null
+   with and without δ) and measures them against the model truth (``truth.py``: double-mutant
+   epistasis relative to the larger single-mutant effect) and against the designed grammar.
+4. Pure-noise control: i.i.d. windows with random elements (observed and null exchangeable).
+5. Writes ``accuracy.md`` and ``accuracy_*.png`` into ``--out`` (default ``bench/results``),
+   plus ``accuracy_rows.csv`` (every metric of every model × seed × candidate) and
+   ``accuracy_models.csv`` (per model × seed: training, AUROC, checks, timings).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import logging
 import os
+import re
 import sys
 import tempfile
 import time
@@ -33,299 +39,346 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import controls  # noqa: E402
 import grammars  # noqa: E402
 import metrics  # noqa: E402
 import numpy as np  # noqa: E402
-import report  # noqa: E402
+import pandas as pd  # noqa: E402
+import truth  # noqa: E402
 from epistasis import double_mutant_epistasis  # noqa: E402
-from pairs import align_scores, instance_specs, random_element_specs  # noqa: E402
+from pairs import instance_specs  # noqa: E402
 
-# the scoring studied in detail: the workflow's default when this benchmark was designed
-# (backend, method, reference); the report's note says what the default is now
-DEFAULT = ("deeplift", "deeplift", "gc")
-DEFAULT_PVALUE = ("empirical", "per_task")  # the workflow's default p-value setting
-ISM_NAME = "ISM epistasis (double mutants, absolute value)"
+Q = metrics.Q_CUTOFF
 
 
 @dataclass(frozen=True)
-class Method:
-    """One importance method as the workflow would configure it."""
+class Candidate:
+    """One calling procedure: a null (how it is scored) and the test's options."""
 
-    backend: str
-    method: str
-    reference: str
+    key: str
+    label: str
+    null_kind: str           # "random_source" or "dinuc"
+    min_effect: float        # δ of the instance-level test (units of the window scale)
+    pair_min_effect: float   # δ of the pair-level test
 
-    @property
-    def name(self) -> str:
-        ref = "shuffle×10 (DeepSHAP-style)" if self.reference == "shuffle" else self.reference
-        return f"{self.method} [{self.backend}, ref {ref}]"
+    def test_options(self):
+        from dfim.calls import TestOptions
 
-    @property
-    def is_default(self) -> bool:
-        return (self.backend, self.method, self.reference) == DEFAULT
+        return dataclasses.replace(TestOptions(), min_effect=self.min_effect, pair_min_effect=self.pair_min_effect)
 
 
-def methods_to_run(quick: bool) -> list[Method]:
-    """Every method the engine offers; native ones only when ``BACKENDS['native']`` lists them."""
-    from dfim.importance import BACKENDS
-
-    if quick:
-        return [Method("deeplift", "deeplift", "gc"), Method("deeplift", "grad_x_input", "gc")]
-    out = [Method("deeplift", m, "gc") for m in ("deeplift", "rescale", "revealcancel", "grad_x_input",
-                                                 "guided_backprop")]
-    out += [Method("deeplift", "rescale", "shuffle"), Method("deeplift", "deeplift", "shuffle")]
-    native = BACKENDS.get("native", ())
-    for m in ("grad_x_input", "integrated_gradients", "rescale"):
-        if m in native:
-            out.append(Method("native", m, "gc"))
-    if "rescale" in native:
-        out.append(Method("native", "rescale", "shuffle"))
-    if "deeplift" in native:  # the workflow's default since the native genomics default exists
-        out.append(Method("native", "deeplift", "shuffle"))
-    return out
+CANDIDATES = [
+    Candidate("rs", "random-source null, δ 0.01 (new default)", "random_source", 0.01, 0.02),
+    Candidate("rs0", "random-source null, δ 0", "random_source", 0.0, 0.0),
+    Candidate("sh0", "2018 shuffled null, no δ (previous default)", "dinuc", 0.0, 0.0),
+    Candidate("sh", "2018 shuffled null, δ 0.01", "dinuc", 0.01, 0.02),
+]
+DEFAULT = "rs"
+PREVIOUS = "sh0"
 
 
 @dataclass
 class Settings:
     """Sizes that differ between the full benchmark and ``--quick``."""
 
-    specs: list
-    max_eval: int          # sequences scored per grammar (held-out, first ones)
-    max_calib: int         # additive-model sequences in the calibration
-    null_shuffles: int
+    models: list            # model names of controls.ZOO
+    seeds: tuple
+    n_train: int            # simulated windows per model (10 % held out)
+    epochs: int | None      # None: each model's own (controls.ZOO)
+    max_windows: int        # scored held-out windows per model and seed
     n_refs: int
-    noise_seqs: int
-    calib_grammar: str     # model whose pairs have no interaction
+    segments: int           # random-source null: K segments per pair
+    stride: int
+    shuffles: int           # 2018 null: shuffled copies per window
+    noise_models: tuple     # (model, seed) pairs the pure-noise control is scored under
+    noise_windows: int
 
 
-FULL = Settings(grammars.FULL, max_eval=1000, max_calib=800, null_shuffles=10, n_refs=10, noise_seqs=300,
-                calib_grammar="additive")
-QUICK = Settings(grammars.QUICK, max_eval=12, max_calib=12, null_shuffles=3, n_refs=2, noise_seqs=8,
-                 calib_grammar="and")
+FULL = Settings(models=[m.name for m in controls.ZOO], seeds=(1, 2, 3), n_train=8000, epochs=None, max_windows=200,
+                n_refs=10, segments=10, stride=3, shuffles=10,
+                noise_models=(("and", 1), ("spacing", 1), ("reg_fact", 1)), noise_windows=150)
+QUICK = Settings(models=["reg_fact", "and"], seeds=(1,), n_train=400, epochs=2, max_windows=10, n_refs=2, segments=10,
+                 stride=3, shuffles=3, noise_models=(("and", 1),), noise_windows=6)
 
 
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def options(m: Method, settings: Settings):
-    from dfim.pipeline import ScoringOptions
+class _Capture(logging.Handler):
+    """Keeps the dfim logger's messages (score_windows logs when the observed and the null maps are done)."""
 
-    return ScoringOptions(method=m.method, backend=m.backend, reference=m.reference, n_refs=settings.n_refs,
-                          gc=grammars.GC, strategy="gc")
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.messages = []
 
-
-def eval_rows(name: str, sim, test_index: np.ndarray) -> np.ndarray:
-    """Held-out sequences scored for the ranking metrics of a grammar.
-
-    ``and``: the positives (both A and B present). ``spacing``: every sequence holding both
-    A and B, so the far (label 0) A–B pairs are among the negatives. Others: all held-out.
-    """
-    if name == "and":
-        return test_index[sim.labels[test_index] == 1]
-    if name == "spacing":
-        both = sim.present("A") & sim.present("B")
-        return test_index[both[test_index]]
-    return test_index
+    def emit(self, record):
+        self.messages.append(record.getMessage())
 
 
-def score_pairs(model, X, specs, pairs, m: Method, settings: Settings, ids, *, null: bool = False):
-    """FIS of every pair row (and, with ``null``, the null FIS rows) for one method."""
-    from dfim.pipeline import score_null, score_sequences
-
-    opts = options(m, settings)
-    with opts.scorer(model) as scorer:
-        scored = score_sequences(model, X, specs, opts, scorer=scorer, ids=ids)
-        null_fis = score_null(model, X, specs, opts, shuffles=settings.null_shuffles, scorer=scorer,
-                              ids=ids) if null else None
-    fis = scored.fis
-    return (align_scores(pairs, fis) if pairs is not None else None), fis, null_fis
+def _split_times(messages, total):
+    """(observed s, null s) from score_windows' log lines "observed maps done (x s)" / "null maps done (y s)"
+    (the shuffled nulls). The random-source null is scored in the same pass as the observed sources, so its
+    log has one line: (NaN, NaN), and :func:`run_model` splits it with the observed time of the other call."""
+    obs = [float(m) for msg in messages for m in re.findall(r"^observed maps done \(([\d.]+) s\)", msg)]
+    nul = [float(m) for msg in messages for m in re.findall(r"^null maps done \(([\d.]+) s\)", msg)]
+    if obs and nul:
+        return obs[-1], max(nul[-1] - obs[-1], 0.0)
+    return np.nan, np.nan
 
 
-def ranking_benchmark(name, sim, model, test_index, methods, settings, timings):
-    """Pairs, epistasis and per-method FIS of one grammar; returns a dict of results."""
-    rows = eval_rows(name, sim, test_index)
-    specs, pairs, used = instance_specs(sim.instances, rows)
-    if len(used) > settings.max_eval:
-        specs, pairs, used = instance_specs(sim.instances, used[: settings.max_eval])
-    X = sim.X[used]
-    truth = pairs["is_ab"].to_numpy() & ((pairs["gap"] <= grammars.MAX_GAP).to_numpy() if name == "spacing" else True)
-    log(f"{name}: {len(used)} sequences, {len(pairs)} ordered pairs, {int(truth.sum())} true")
-    t = time.perf_counter()
-    epi = double_mutant_epistasis(model, X, specs, pairs, gc=grammars.GC)
-    timings[f"{name}: double-mutant epistasis"] = time.perf_counter() - t
-    scores, fis_default = {}, None
-    for m in methods:
+def score(model, X, specs, ids, null_kind: str, settings: Settings) -> dict:
+    """The product's shard scoring of the windows under one null; times the observed and the null part."""
+    from dfim.pipeline import NullOptions, ScoringOptions, score_windows
+
+    opts = ScoringOptions(method="deeplift", backend="native", reference="shuffle", n_refs=settings.n_refs,
+                          strategy="gc", gc=grammars.GC)
+    if null_kind == "random_source":
+        null = NullOptions(kind="random_source", segments=settings.segments, stride=settings.stride)
+    else:
+        null = NullOptions(kind=null_kind, shuffles=settings.shuffles)
+    cap = _Capture()
+    lg = logging.getLogger("dfim")
+    old_level = lg.level
+    lg.setLevel(logging.INFO)
+    lg.addHandler(cap)
+    try:
         t = time.perf_counter()
-        scores[m.name], fis, _ = score_pairs(model, X, specs, pairs, m, settings, ids=used)
-        timings[f"{name}: {m.name}"] = time.perf_counter() - t
-        if m.is_default:
-            fis_default = fis
-        log(f"{name}: {m.name} in {time.perf_counter() - t:.1f} s")
-    scores[ISM_NAME] = np.abs(epi)
-    res = dict(name=name, n_seqs=len(used), pairs=pairs, truth=truth, epi=epi, scores=scores, metrics={},
-               curves={}, specs=specs, X=X, used=used, fis_default=fis_default)
-    ab = pairs["is_ab"].to_numpy()
-    for k, s in scores.items():
-        fpr, tpr, auc = metrics.roc_curve(truth, s)
-        res["curves"][k] = (fpr, tpr, auc)
-        res["metrics"][k] = dict(
-            auroc=auc, auprc=metrics.average_precision(truth, s),
-            spearman=np.nan if k == ISM_NAME else metrics.spearman(s, np.abs(epi)),
-            close_vs_far=metrics.roc_curve(truth[ab], s[ab])[2] if name == "spacing" else np.nan)
-    return res
+        res = score_windows(model, X, specs, opts, null=null, ids=ids)
+        total = time.perf_counter() - t
+    finally:
+        lg.removeHandler(cap)
+        lg.setLevel(old_level)
+    t_obs, t_null = _split_times(cap.messages, total)
+    return dict(fis=res.scored.fis, null=res.null, seconds=total, t_obs=t_obs, t_null=t_null, null_obj=null)
 
 
-def detection(res, model, settings, timings):
-    """Default scoring and p-values on the AND model: share of A–B and other pairs with q < 0.05."""
-    from dfim.pipeline import add_pvalues
-
-    m = Method(*DEFAULT)
-    t = time.perf_counter()
-    _, fis, null = score_pairs(model, res["X"], res["specs"], None, m, settings, ids=res["used"], null=True)
-    timings[f"{res['name']}: detection null ({m.name})"] = time.perf_counter() - t
-    f = add_pvalues(fis, null, kind=DEFAULT_PVALUE[0], level=DEFAULT_PVALUE[1])
-    q = align_scores(res["pairs"], f, column="qval")
-    p = align_scores(res["pairs"], f, column="pval")
-    truth = res["truth"]
-    grammar_free = ~res["pairs"]["src"].isin(["A", "B"]).to_numpy() & ~res["pairs"]["tgt"].isin(["A", "B"]).to_numpy()
-    return dict(power=float(np.mean(q[truth] < metrics.Q_CUTOFF)),
-                false_rate=float(np.mean(q[~truth] < metrics.Q_CUTOFF)),
-                false_rate_free=float(np.mean(q[grammar_free] < metrics.Q_CUTOFF)), n_free=int(grammar_free.sum()),
-                n_true=int(truth.sum()), n_false=int((~truth).sum()),
-                n_called=int((q < metrics.Q_CUTOFF).sum()),
-                fdp=float(np.mean(~truth[q < metrics.Q_CUTOFF])) if (q < metrics.Q_CUTOFF).any() else np.nan,
-                min_p=float(np.min(p)))
+def null_mutants_per_window(kind: str, null: pd.DataFrame, specs, n_windows: int, shuffles: int) -> float:
+    """Sequences the null scores per window: distinct segment mutants (random source) or
+    shuffles × (1 + sources) (2018 null)."""
+    if kind == "random_source":
+        seg = null.assign(width=null["mut_end"] - null["mut_start"])[["seq", "segment_start", "width"]]
+        return len(seg.drop_duplicates()) / max(n_windows, 1)
+    return shuffles * (1 + len(specs) / max(n_windows, 1))
 
 
-def calibration_benchmark(sim, model, test_index, methods, settings, timings):
-    """p-value calibration on the no-interaction model: every method, every kind × level."""
-    specs, pairs, used = instance_specs(sim.instances, test_index)
-    if len(used) > settings.max_calib:
-        specs, pairs, used = instance_specs(sim.instances, used[: settings.max_calib])
-    X = sim.X[used]
-    grammar_motifs = set(next(s for s in settings.specs if s.name == settings.calib_grammar).motifs)
-    log(f"calibration: {len(used)} sequences, {len(pairs)} ordered pairs, {settings.null_shuffles} shuffles each")
-    epi = double_mutant_epistasis(model, X, specs, pairs, gc=grammars.GC)
-    grammar_pair = pairs["pair"].to_numpy() == "-".join(sorted(grammar_motifs))
+def call_rates(f: pd.DataFrame, q: np.ndarray) -> dict:
+    """Share of each class called at q < 0.05 (NaN when the class is empty) and class sizes."""
+    c = q < Q
     out = {}
-    for m in methods:
+    for col, name in [("truth_nonint", "nonint"), ("truth_int", "int"), ("design_int", "design_int"),
+                      ("design_nonint", "design_nonint"), ("dis_tgt", "dis_tgt"), ("dis_pair", "dis_pair")]:
+        m = f[col].to_numpy(bool)
+        out[f"{name}_called"] = float(np.mean(c[m])) if m.any() else np.nan
+        out[f"n_{name}"] = int(m.sum())
+    m = f["truth_int"].to_numpy(bool) & f["design_int"].to_numpy(bool)
+    out["int_design_called"] = float(np.mean(c[m])) if m.any() else np.nan
+    out["n_int_design"] = int(m.sum())
+    out["n_called"] = int(c.sum())
+    return out
+
+
+def evaluate(f: pd.DataFrame, scored: dict, spec, cands, settings) -> tuple[list, dict, dict]:
+    """Metrics of every candidate on one model × seed; also the p-values and pair tables."""
+    from dfim.calls import add_pvalues, pair_pvalues
+
+    rows, pvals, pair_tables = [], {}, {}
+    key = ["task", "seq", "mut_start", "resp_start"]
+    for c in cands:
+        s = scored[c.null_kind]
         t = time.perf_counter()
-        _, fis, null = score_pairs(model, X, specs, None, m, settings, ids=used, null=True)
-        key = fis.merge(pairs[["seq", "src_start", "tgt_start", "pair"]].rename(
-            columns={"src_start": "mut_start", "tgt_start": "resp_start"}), on=["seq", "mut_start", "resp_start"],
-            how="left")
-        subset = key["pair"].to_numpy() == "-".join(sorted(grammar_motifs))
-        table, pvals = metrics.calibration(fis, null, subset=subset)
-        timings[f"calibration: {m.name}"] = time.perf_counter() - t
-        out[m.name] = dict(table=table, pvals=pvals, obs=fis["score"].to_numpy(float),
-                           null=null["score"].to_numpy(float), subset=subset, is_default=m.is_default)
-        log(f"calibration: {m.name} in {time.perf_counter() - t:.1f} s")
-    return dict(n_seqs=len(used), n_pairs=len(pairs), pair_name="–".join(sorted(grammar_motifs)), methods=out,
-                epi_pair=float(np.median(np.abs(epi[grammar_pair]))) if grammar_pair.any() else np.nan,
-                epi_all=float(np.median(np.abs(epi))))
+        test = c.test_options()
+        called = add_pvalues(s["fis"], s["null"], null_kind=c.null_kind, test=test, seq_col="seq")
+        pairs = pair_pvalues(called, s["null"], null_kind=c.null_kind, test=test, seq_col="seq")
+        t_test = time.perf_counter() - t
+        m = f[key].merge(called[key + ["pval", "qval"]], on=key, how="left", validate="one_to_one")
+        p, q = m["pval"].to_numpy(float), m["qval"].to_numpy(float)
+        if np.isnan(p).any():
+            raise RuntimeError(f"{c.key}: {int(np.isnan(p).sum())} pairs without a p-value")
+        pvals[c.key] = (p, q)
+        dis = set(spec.distractors) if spec is not None else None
+        pt = pairs.copy()
+        src, tgt = pt["mut_name"].astype(str), pt["resp_name"].astype(str)
+        pt["dis_pair"] = src.isin(dis).to_numpy() & tgt.isin(dis).to_numpy() if dis is not None else True
+        if spec is not None:
+            gm = set(spec.motifs)
+            pt["grammar_pair"] = (src.isin(gm) & tgt.isin(gm) & (src != tgt)).to_numpy()
+        else:
+            pt["grammar_pair"] = False
+        pair_tables[c.key] = pt
+        r = dict(candidate=c.key, **call_rates(f, q), frac_p05=float(np.mean(p < 0.05)), frac_p01=float(np.mean(p < 0.01)),
+                 ks=metrics.ks_uniform(p), ks_p=metrics.ks_pvalue(p), min_p=float(np.min(p)), n_pairs=len(f),
+                 pair_n=len(pt), pair_dis_n=int(pt["dis_pair"].sum()),
+                 pair_dis_called=int(((pt["qval"] < Q) & pt["dis_pair"]).sum()),
+                 pair_grammar_n=int(pt["grammar_pair"].sum()),
+                 pair_grammar_called=int(((pt["qval"] < Q) & pt["grammar_pair"]).sum()),
+                 pair_other_called=int(((pt["qval"] < Q) & ~pt["dis_pair"] & ~pt["grammar_pair"]).sum()),
+                 pair_other_n=int((~pt["dis_pair"] & ~pt["grammar_pair"]).sum()),
+                 pair_dis_min_q=float(pt.loc[pt["dis_pair"], "qval"].min()) if pt["dis_pair"].any() else np.nan,
+                 test_seconds=t_test)
+        rows.append(r)
+    return rows, pvals, pair_tables
 
 
-def noise_control(model, settings, timings, seed: int = 99):
-    """Random elements in i.i.d. random sequences: observed and null come from one distribution."""
-    n, L, width, k = settings.noise_seqs, grammars.LENGTH, 12, 4
-    rng = np.random.default_rng(seed)
+def noise_specs(n: int, length: int, k: int, width: int, seed: int):
+    """``k`` non-overlapping elements of ``width`` at arbitrary starts per window, named E1..Ek by position."""
+    from dfim.specs import MutationSpecs, Source
+
+    specs = []
+    for i in range(n):
+        rng = np.random.default_rng([seed, i, 7])
+        while True:
+            starts = np.sort(rng.choice(length - width + 1, size=k, replace=False))
+            if np.all(np.diff(starts) >= width):
+                break
+        starts = [int(s) for s in starts]
+        names = {s: f"E{j + 1}" for j, s in enumerate(starts)}
+        for s in starts:
+            others = [t for t in starts if t != s]
+            specs.append(Source(key=f"noise{i}:{s}", seq=i, mut_start=s, mut_end=s + width, mut_name=names[s],
+                                resp_start=tuple(others), resp_end=tuple(t + width for t in others),
+                                resp_names=tuple(names[t] for t in others)))
+    return MutationSpecs(specs)
+
+
+def noise_control(model, settings: Settings, model_name: str, seed: int, timings: dict) -> tuple[list, dict]:
+    """Pure noise: i.i.d. GC-0.46 windows, 4 random 12-bp elements each; nothing distinguishes an element
+    from any other segment, so observed and null are exchangeable."""
+    n, L, k, width = settings.noise_windows, grammars.LENGTH, 4, 12
+    rng = np.random.default_rng(99)
     bg = np.array([(1 - grammars.GC) / 2, grammars.GC / 2, grammars.GC / 2, (1 - grammars.GC) / 2])
     X = np.eye(4, dtype=np.float32)[rng.choice(4, size=(n, L), p=bg)]
-    specs = random_element_specs(n, L, k, width, seed)
+    specs = noise_specs(n, L, k, width, 99)
+    ids = np.arange(n) + 10**6
+    scored = {}
+    for kind in sorted({c.null_kind for c in CANDIDATES}):
+        scored[kind] = score(model, X, specs, ids, kind, settings)
+        timings[f"noise under {model_name} s{seed}: score ({kind})"] = scored[kind]["seconds"]
+    f = truth.annotate(scored["random_source"]["fis"], grammar_pair=("-", "-"), control=True,
+                       distractors=[f"E{j + 1}" for j in range(k)])
+    rows, pvals, _ = evaluate(f, scored, None, CANDIDATES, settings)
+    for r in rows:
+        r.update(model=f"noise ({model_name})", seed=seed, n_windows=n)
+    return rows, pvals
+
+
+def roc(truth_mask, score):
+    fpr, tpr, auc = metrics.roc_curve(truth_mask, score)
+    return fpr, tpr, auc
+
+
+def run_model(spec, seed, settings, motifs, model_dir, timings):
+    """Train, score and evaluate one model × seed. Returns a dict for the report."""
+    from dfim.models import load_model
+
     t = time.perf_counter()
-    _, fis, null = score_pairs(model, X, specs, None, Method(*DEFAULT), settings, ids=np.arange(n) + 10**6,
-                               null=True)
-    table, pvals = metrics.calibration(fis, null)
-    timings["noise control"] = time.perf_counter() - t
-    return dict(n_seqs=n, n_pairs=len(fis), width=width, k=k, table=table, pvals=pvals,
-                obs=fis["score"].to_numpy(float), null=null["score"].to_numpy(float))
-
-
-def plotted_curves(res: dict, methods: list[Method]) -> dict:
-    """ROC curves to draw: a native-backend curve is left out when the deeplift backend's
-    curve of the same method and reference has the same AUROC (to 0.001), so that the
-    figure stays readable (the table lists every method)."""
-    by_name = {m.name: m for m in methods}
-    out = {}
-    for name, curve in res["curves"].items():
-        m = by_name.get(name)
-        if m is not None and m.backend == "native":
-            twin = Method("deeplift", m.method, m.reference).name
-            if twin in res["curves"] and abs(res["curves"][twin][2] - curve[2]) < 1e-3:
-                continue
-        out[name] = curve
-    return out
+    sim = controls.simulate(spec, seed, settings.n_train, motifs)
+    path = model_dir / f"{spec.name}_s{seed}.h5"
+    tr = controls.train(spec, seed, sim, path, epochs=settings.epochs)
+    timings[f"{spec.name} s{seed}: simulate + train"] = time.perf_counter() - t
+    model = load_model(path)
+    rows = controls.eval_rows(spec, sim, tr["test_index"])
+    specs, _, used = instance_specs(sim.instances, rows)
+    if len(used) > settings.max_windows:
+        specs, _, used = instance_specs(sim.instances, used[: settings.max_windows])
+    X = sim.X[used]
+    log(f"{spec.name} s{seed}: {tr['quality']} (trained in {tr['seconds']:.0f} s, {tr['attempts']} attempt(s)); "
+        f"{len(used)} windows, {len(specs)} sources")
+    # warm-up (scorer build, tracing) on two windows so that neither timed call pays it
+    score(model, X[:2], specs.for_windows(range(2)) if hasattr(specs, "for_windows") else
+          type(specs)([s for s in specs if s.seq < 2]), used[:2], "dinuc", dataclasses.replace(settings, shuffles=1))
+    scored = {}
+    for kind in sorted({c.null_kind for c in CANDIDATES}):
+        scored[kind] = score(model, X, specs, used, kind, settings)
+        timings[f"{spec.name} s{seed}: score ({kind} null)"] = scored[kind]["seconds"]
+        log(f"{spec.name} s{seed}: {kind}: {scored[kind]['seconds']:.1f} s (observed {scored[kind]['t_obs']:.1f}, "
+            f"null {scored[kind]['t_null']:.1f})")
+    # the observed work is the same in both calls: the random-source null's time is its call's total minus the
+    # observed time of the shuffled-null call (same specs, references and double mutants)
+    rs, sh = scored["random_source"], scored["dinuc"]
+    rs["t_obs"], rs["t_null"] = sh["t_obs"], max(rs["seconds"] - sh["t_obs"], 0.0)
+    fis = scored["random_source"]["fis"]
+    # the observed scores do not depend on the null: both calls must agree
+    a = fis.sort_values(["seq", "mut_start", "resp_start"])["score"].to_numpy(float)
+    b = scored["dinuc"]["fis"].sort_values(["seq", "mut_start", "resp_start"])["score"].to_numpy(float)
+    obs_diff = float(np.max(np.abs(a - b))) if len(a) else 0.0
+    f = truth.annotate(fis, grammar_pair=tuple(spec.motifs), distractors=spec.distractors,
+                       spacing=spec.name == "spacing", max_gap=grammars.MAX_GAP, control=spec.control)
+    # the product's ism_epistasis against the benchmark's own double mutants (bench/accuracy/epistasis.py)
+    pt = f.rename(columns={"mut_start": "src_start", "resp_start": "tgt_start"})
+    epi_bench = double_mutant_epistasis(model, X, specs, pt, gc=grammars.GC)
+    epi_diff = float(np.max(np.abs(epi_bench - f["e"].to_numpy(float)))) if len(f) else 0.0
+    rows_, pvals, pair_tables = evaluate(f, scored, spec, CANDIDATES, settings)
+    aucs = {}
+    if f["design_int"].any() and (~f["design_int"]).any():
+        y = f["design_int"].to_numpy(bool)
+        aucs["fis"] = roc(y, f["score"].to_numpy(float))
+        aucs["ism"] = roc(y, np.abs(f["e"].to_numpy(float)))
+    info = dict(model=spec.name, seed=seed, quality=tr["quality"], attempts=tr["attempts"], epochs=tr["epochs"],
+                train_seconds=tr["seconds"], n_windows=len(used), n_sources=len(specs), n_pairs=len(f),
+                obs_diff=obs_diff, epi_diff=epi_diff,
+                auroc_fis=aucs["fis"][2] if aucs else np.nan, auroc_ism=aucs["ism"][2] if aucs else np.nan,
+                spearman_fis_ism=metrics.spearman(f["score"].to_numpy(float), np.abs(f["e"].to_numpy(float))))
+    for kind, s in scored.items():
+        info[f"seconds_{kind}"] = s["seconds"]
+        info[f"t_obs_{kind}"] = s["t_obs"]
+        info[f"t_null_{kind}"] = s["t_null"]
+        info[f"mutants_{kind}"] = null_mutants_per_window(kind, s["null"], specs, len(used), settings.shuffles)
+    for r in rows_:
+        r.update(model=spec.name, seed=seed)
+    return dict(info=info, rows=rows_, pvals=pvals, pairs=pair_tables, table=f, aucs=aucs, model=model)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true",
-                    help="miniature run (one grammar, few sequences, 2 epochs, 2 methods) to keep the script working")
+                    help="miniature run (2 models, 1 seed, few windows, 2 epochs) to keep the script working")
     ap.add_argument("--out", default=str(HERE.parent / "results"),
                     help="folder for accuracy.md and the accuracy_*.png plots (default: bench/results)")
-    ap.add_argument("--models", default=None,
-                    help="folder to keep the trained models (.h5); default: a temporary folder")
+    ap.add_argument("--models", default=None, help="folder to keep the trained models (.h5); default: a temporary one")
+    ap.add_argument("--seeds", default=None, help="comma-separated seeds (default: 1,2,3; --quick: 1)")
+    ap.add_argument("--only", default=None, help="comma-separated model names (default: the whole zoo)")
     args = ap.parse_args(argv)
     t_start = time.perf_counter()
     settings = QUICK if args.quick else FULL
+    if args.seeds:
+        settings = dataclasses.replace(settings, seeds=tuple(int(s) for s in args.seeds.split(",")))
+    if args.only:
+        settings = dataclasses.replace(settings, models=args.only.split(","))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-
-    from dfim.models import load_model
-
     motifs = grammars.load_motifs()
-    methods = methods_to_run(args.quick)
     timings: dict[str, float] = {}
     tmp = tempfile.TemporaryDirectory(prefix="dfim_accuracy_")
     model_dir = Path(args.models) if args.models else Path(tmp.name)
     model_dir.mkdir(parents=True, exist_ok=True)
 
-    sims, models, trained = {}, {}, {}
-    for spec in settings.specs:
-        t = time.perf_counter()
-        sims[spec.name] = grammars.simulate(spec, motifs)
-        timings[f"{spec.name}: simulate {spec.n} sequences"] = time.perf_counter() - t
-        t = time.perf_counter()
-        path = model_dir / f"{spec.name}.h5"
-        trained[spec.name] = grammars.train(spec, sims[spec.name], path)
-        timings[f"{spec.name}: train {spec.epochs} epochs"] = time.perf_counter() - t
-        models[spec.name] = load_model(path)
-        tr = trained[spec.name]
-        log(f"{spec.name}: held-out accuracy {tr['accuracy']:.3f} AUROC {tr['auroc']:.3f} "
-            f"(oracle {tr['oracle_accuracy']:.3f} / {tr['oracle_auroc']:.3f}), trained in {tr['seconds']:.0f} s")
+    results = {}
+    for seed in settings.seeds:
+        for name in settings.models:
+            results[(name, seed)] = run_model(controls.BY_NAME[name], seed, settings, motifs, model_dir, timings)
+    noise_rows, noise_pvals = [], {}
+    for name, seed in settings.noise_models:
+        if (name, seed) not in results:
+            continue
+        rows, pv = noise_control(results[(name, seed)]["model"], settings, name, seed, timings)
+        noise_rows += rows
+        noise_pvals[(name, seed)] = pv
+        log(f"noise under {name} s{seed}: " + ", ".join(f"{r['candidate']} p<0.05 {r['frac_p05']:.3f}" for r in rows))
 
-    ranking = {}
-    for name in ("and", "spacing"):
-        if name in sims:
-            ranking[name] = ranking_benchmark(name, sims[name], models[name], trained[name]["test_index"],
-                                              methods, settings, timings)
-    det = detection(ranking["and"], models["and"], settings, timings)
-    log(f"detection on the and model: {det}")
-    cal_name = settings.calib_grammar
-    calib = calibration_benchmark(sims[cal_name], models[cal_name], trained[cal_name]["test_index"], methods,
-                                  settings, timings)
-    noise = noise_control(models[cal_name], settings, timings)
+    import plots
+    import report
 
-    from dfim.plots import plot_pvalue_histograms, plot_roc
-
-    plots = {}
-    plots["roc"] = plot_roc(plotted_curves(ranking["and"], methods), out / "accuracy_roc.png",
-                            title="AND grammar: A–B pairs vs all other pairs")
-    if "spacing" in ranking:
-        plots["roc_spacing"] = plot_roc(plotted_curves(ranking["spacing"], methods), out / "accuracy_roc_spacing.png",
-                                        title="Spacing grammar: A–B within 20 bp vs all other pairs")
-    default_cal = next(v for v in calib["methods"].values() if v["is_default"])
-    hist = {f"{cal_name} model: {k} / {lv}": p for (k, lv), p in default_cal["pvals"].items()}
-    hist |= {f"noise control: {k} / {lv}": p for (k, lv), p in noise["pvals"].items()}
-    plots["pvalues"] = plot_pvalue_histograms(hist, out / "accuracy_pvalues.png",
-                                              title="p-values of the default scoring (deeplift, gc) "
-                                                    "on models and pairs without interaction")
+    rows = pd.DataFrame([r for res in results.values() for r in res["rows"]] + noise_rows)
+    info = pd.DataFrame([res["info"] for res in results.values()])
+    rows.to_csv(out / "accuracy_rows.csv", index=False, float_format="%.5g")
+    info.to_csv(out / "accuracy_models.csv", index=False, float_format="%.5g")
+    figs = plots.write_all(out, results, noise_pvals, rows, CANDIDATES, DEFAULT, PREVIOUS)
     total = time.perf_counter() - t_start
     md = report.write(out / "accuracy.md", argv=sys.argv if argv is None else ["bench/accuracy/run.py", *argv],
-                      quick=args.quick, settings=settings, motifs=motifs, trained=trained, sims=sims,
-                      methods=methods, ranking=ranking, detection=det, calib=calib, noise=noise,
-                      timings=timings, total=total, plots=plots, default_pvalue=DEFAULT_PVALUE)
+                      quick=args.quick, settings=settings, motifs=motifs, info=info, rows=rows, results=results,
+                      candidates=CANDIDATES, default=DEFAULT, previous=PREVIOUS, timings=timings, total=total,
+                      figures=figs)
     tmp.cleanup()
     log(f"wrote {md} in {total:.0f} s")
     return 0

@@ -174,6 +174,9 @@ def call_rates(f: pd.DataFrame, q: np.ndarray) -> dict:
     m = f["truth_int"].to_numpy(bool) & f["design_int"].to_numpy(bool)
     out["int_design_called"] = float(np.mean(c[m])) if m.any() else np.nan
     out["n_int_design"] = int(m.sum())
+    m = f["truth_int"].to_numpy(bool) & ~f["design_int"].to_numpy(bool)
+    out["int_other_called"] = float(np.mean(c[m])) if m.any() else np.nan
+    out["n_int_other"] = int(m.sum())
     out["n_called"] = int(c.sum())
     return out
 

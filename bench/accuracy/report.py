@@ -246,6 +246,27 @@ def write(path, *, argv, quick, settings, motifs, info, rows, results, candidate
               f"| {'yes' if noise_uniform(r._asdict()) else 'no'} | {r.n_called} | {r.pair_dis_called}/{r.pair_dis_n} |")
         w("")
 
+    # ------------------------------------------------------------------ methods
+    sweeps = [(k, r) for k, res in results.items() for r in res.get("sweep", [])]
+    if sweeps:
+        gs = sorted({k for k, _ in sweeps}, key=lambda t: (t[0], t[1]))
+        methods = list(dict.fromkeys(r["method"] for _, r in sweeps))
+        look = {(k, r["method"]): r for k, r in sweeps}
+        w("## Ranking: importance methods against the double-mutant ISM\n")
+        w("AUROC of the designed interacting pairs (AND: A–B; spacing: A–B ≤ 20 bp) against all other pairs, and "
+          "in brackets the Spearman correlation of FIS with |e| over all pairs. Observed scores only; the tests do "
+          "not change FIS, the ranking score.\n")
+        w("| method | " + " | ".join(f"{m} s{s}" for m, s in gs) + " |")
+        w("|---|" + "---|" * len(gs))
+        for meth in methods:
+            cells = []
+            for g in gs:
+                r = look.get((g, meth))
+                cells.append("—" if r is None else f"{f3(r['auroc'])}" +
+                             ("" if not np.isfinite(r["spearman"]) else f" ({r['spearman']:.2f})"))
+            w(f"| {meth} | " + " | ".join(cells) + " |")
+        w("")
+
     # ------------------------------------------------------------------ model truth
     w("## Model truth\n")
     w("For every scored pair (s → t): e = f(x) − f(x_s) − f(x_t) + f(x_st) on the pre-activation logit (the "
@@ -257,7 +278,7 @@ def write(path, *, argv, quick, settings, motifs, info, rows, results, candidate
       "others (tiny effects, 1–30 % epistasis) are in neither class. The product's `ism_epistasis` is checked "
       "against the benchmark's own double mutants (`epistasis.py`) on every model: max |Δ| below.\n")
     w("| model | seed | training | windows | sources | pairs | non-int | int | designed int | "
-      "label-indep. target | FIS–|e| Spearman | max |Δe| product vs bench | max |ΔFIS| between the two calls |")
+      "label-indep. target | Spearman FIS vs abs(e) | max abs Δe, product vs bench | max abs ΔFIS between the two calls |")
     w("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in info.itertuples():
         g = model_rows[(model_rows["model"] == r.model) & (model_rows["seed"] == r.seed)].iloc[0]

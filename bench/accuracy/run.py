@@ -92,13 +92,17 @@ class Settings:
     shuffles: int           # 2018 null: shuffled copies per window
     noise_models: tuple     # (model, seed) pairs the pure-noise control is scored under
     noise_windows: int
+    sweep: tuple = ()       # other (backend, method, reference) ranked on AND and spacing (observed FIS only)
 
 
 FULL = Settings(models=[m.name for m in controls.ZOO], seeds=(1, 2, 3), n_train=8000, epochs=None, max_windows=200,
                 n_refs=10, segments=10, stride=3, shuffles=10,
-                noise_models=(("and", 1), ("spacing", 1), ("reg_fact", 1)), noise_windows=150)
+                noise_models=(("and", 1), ("spacing", 1), ("reg_fact", 1)), noise_windows=150,
+                sweep=(("native", "deeplift", "gc"), ("native", "rescale", "shuffle"), ("native", "grad_x_input", "gc"),
+                       ("native", "grad_x_input", "shuffle")))
 QUICK = Settings(models=["reg_fact", "and"], seeds=(1,), n_train=400, epochs=2, max_windows=10, n_refs=2, segments=10,
-                 stride=3, shuffles=3, noise_models=(("and", 1),), noise_windows=6)
+                 stride=3, shuffles=3, noise_models=(("and", 1),), noise_windows=6,
+                 sweep=(("native", "deeplift", "gc"),))
 
 
 def log(msg: str) -> None:
@@ -270,6 +274,29 @@ def roc(truth_mask, score):
     return fpr, tpr, auc
 
 
+def method_sweep(model, X, specs, ids, f, y, settings, timings, tag) -> list:
+    """AUROC (designed interacting pairs vs all others) and Spearman with |e| of other importance methods
+    (observed FIS only, no null); the default's row comes from the main scoring."""
+    from dfim.pipeline import ScoringOptions, score_sequences
+
+    e = np.abs(f["e"].to_numpy(float))
+    out = [dict(method="deeplift [native, ref shuffle×%d] (default)" % settings.n_refs,
+                auroc=metrics.roc_curve(y, f["score"].to_numpy(float))[2],
+                spearman=metrics.spearman(f["score"].to_numpy(float), e))]
+    key = ["task", "seq", "mut_start", "resp_start"]
+    for backend, method, ref in settings.sweep:
+        opts = ScoringOptions(method=method, backend=backend, reference=ref, n_refs=settings.n_refs, strategy="gc",
+                              gc=grammars.GC)
+        t = time.perf_counter()
+        fis = score_sequences(model, X, specs, opts, ids=ids, epistasis=False).fis
+        timings[f"{tag}: {method} [{backend}, ref {ref}] observed"] = time.perf_counter() - t
+        sc = f[key].merge(fis[key + ["score"]], on=key, how="left", validate="one_to_one")["score"].to_numpy(float)
+        out.append(dict(method=f"{method} [{backend}, ref {ref}]", auroc=metrics.roc_curve(y, sc)[2],
+                        spearman=metrics.spearman(sc, e)))
+    out.append(dict(method="ISM epistasis, absolute (double mutants)", auroc=metrics.roc_curve(y, e)[2], spearman=np.nan))
+    return out
+
+
 def run_model(spec, seed, settings, motifs, model_dir, timings):
     """Train, score and evaluate one model × seed. Returns a dict for the report."""
     from dfim.models import load_model
@@ -312,11 +339,14 @@ def run_model(spec, seed, settings, motifs, model_dir, timings):
     epi_bench = double_mutant_epistasis(model, X, specs, pt, gc=grammars.GC)
     epi_diff = float(np.max(np.abs(epi_bench - f["e"].to_numpy(float)))) if len(f) else 0.0
     rows_, pvals, pair_tables = evaluate(f, scored, spec, CANDIDATES, settings)
-    aucs = {}
+    aucs, sweep = {}, []
     if f["design_int"].any() and (~f["design_int"]).any():
         y = f["design_int"].to_numpy(bool)
         aucs["fis"] = roc(y, f["score"].to_numpy(float))
         aucs["ism"] = roc(y, np.abs(f["e"].to_numpy(float)))
+        sweep = method_sweep(model, X, specs, used, f, y, settings, timings, f"{spec.name} s{seed}")
+        for r in sweep:
+            r.update(model=spec.name, seed=seed)
     info = dict(model=spec.name, seed=seed, quality=tr["quality"], attempts=tr["attempts"], epochs=tr["epochs"],
                 train_seconds=tr["seconds"], n_windows=len(used), n_sources=len(specs), n_pairs=len(f),
                 obs_diff=obs_diff, epi_diff=epi_diff,
@@ -329,7 +359,7 @@ def run_model(spec, seed, settings, motifs, model_dir, timings):
         info[f"mutants_{kind}"] = null_mutants_per_window(kind, s["null"], specs, len(used), settings.shuffles)
     for r in rows_:
         r.update(model=spec.name, seed=seed)
-    return dict(info=info, rows=rows_, pvals=pvals, pairs=pair_tables, table=f, aucs=aucs, model=model)
+    return dict(info=info, rows=rows_, pvals=pvals, pairs=pair_tables, table=f, aucs=aucs, model=model, sweep=sweep)
 
 
 def main(argv=None) -> int:

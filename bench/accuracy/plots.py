@@ -29,7 +29,7 @@ def _bars(ax, rows, cands, col, models, target, title, ylabel):
         ax.bar(x + (j - (len(cands) - 1) / 2) * width, vals, width, label=c.label, color=COLORS.get(c.key))
     ax.axhline(target, color="k", ls="--", lw=1)
     ax.set_xticks(x)
-    ax.set_xticklabels([f"{m}\ns{s}" for m, s in groups], fontsize=7)
+    ax.set_xticklabels([f"{m} s{s}" for m, s in groups], fontsize=7, rotation=35, ha="right")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
 

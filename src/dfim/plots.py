@@ -170,7 +170,7 @@ def plot_motif_pairs(pairs, path, *, top: int = 30, title: str = ""):
     k = len(shown)
     fig = new_figure(7.5, max(3.0, 0.28 * k + 1.6))
     ax = fig.add_subplot(1, 1, 1)
-    ax.set_xlabel(f"{MINUS}log10 combined p")
+    ax.set_xlabel(f"{MINUS}log10 pair-level p (rank-sum test under the null)")
     ax.set_title(title or f"top {k} motif pairs by combined p")
     if k == 0:
         note(ax, "no tested motif pairs")

@@ -126,25 +126,26 @@ def gather_step(shard_paths, interactions_tsv, pairs_tsv, maps_h5, *, cfg: dict,
              int((table["qval"] < alpha).sum()), alpha, len(pairs), int((pairs["qval"] < alpha).sum()))
 
 
-def plots_step(interactions_tsv, pairs_tsv, windows_tsv, shard_paths, out_dir, *, top: int = 4):
+def plots_step(interactions_tsv, pairs_tsv, windows_tsv, shard_paths, out_dir, *, cfg: dict, top: int = 4):
     """Heatmaps of the top windows' maps, delta-track logos of the top interactions,
-    a QQ plot of observed vs null p-values and the motif-pair summary, into ``out_dir``."""
+    a QQ plot of observed vs out-of-sample null p-values and the motif-pair summary, into
+    ``out_dir``. cfg : the config sections ``null`` and ``pvalue``."""
+    from .calls import TestOptions, null_pvalues
     from .deltas import compute_delta_profiles
-    from .maps import element_labels, labelled_matrix
     from .logos import plot_delta_tracks
+    from .maps import element_labels, labelled_matrix
     from .plots import plot_dfim, plot_motif_pairs, plot_qq
-    from .stats import assign_pval
     from .store import read_mutant_scores, read_null
+    from .tables import fis_rows
 
     os.makedirs(out_dir, exist_ok=True)
     table = pd.read_csv(interactions_tsv, sep="\t")
     pairs = pd.read_csv(pairs_tsv, sep="\t")
     windows = read_windows(windows_tsv)
     plot_motif_pairs(pairs, os.path.join(out_dir, "motif_pairs.png"), title="Element pairs, genome-wide")
-    null = read_null(shard_paths)
-    null_scores = null.loc[np.isfinite(null["score"].astype(float)), "score"].to_numpy(float)
-    p_null = assign_pval(null_scores, null_scores, kind="empirical", level="global") if len(null_scores) else []
-    plot_qq(table["pval"].to_numpy(float), os.path.join(out_dir, "qq.png"), p_null=np.asarray(p_null, float),
+    p_null = null_pvalues(fis_rows(table), read_null(shard_paths), null_kind=cfg["null"]["kind"],
+                          test=TestOptions.from_config(cfg), seq_col="window_id")
+    plot_qq(table["pval"].to_numpy(float), os.path.join(out_dir, "qq.png"), p_null=p_null,
             title="Observed vs null interaction p-values")
     if table.empty:
         return

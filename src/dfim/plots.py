@@ -15,7 +15,8 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 
 from .figures import MINUS, new_figure, note, save_figure
-from .stats import check_pvalues, qq_data
+from .calibration import qq_data
+from .stats import check_pvalues
 
 _P_FLOOR = 1e-300  # p-values of exactly 0 are drawn at this value on -log10 axes
 
@@ -116,7 +117,7 @@ def plot_qq(p_obs, path, *, p_null=None, title: str = ""):
 
     p_obs, p_null: 1-D arrays of p-values in [0, 1]; NaN are dropped. Each series is
     drawn as −log10 observed (sorted) against −log10 of the expected uniform quantiles
-    ``(i - 0.5) / n`` (:func:`dfim.stats.qq_data`), with the y = x line. Returns ``path``.
+    ``(i - 0.5) / n`` (:func:`dfim.calibration.qq_data`), with the y = x line. Returns ``path``.
     """
     series = [("observed", _clean_pvalues(p_obs, "plot_qq p_obs"), "C0")]
     if p_null is not None:

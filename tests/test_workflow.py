@@ -166,3 +166,20 @@ def test_motifs_from_jaspar_ids(tmp_path):
 
     motifs = read_meme(str(tmp_path / "results" / "jaspar_motifs.meme"))
     assert [k.split()[1] for k in motifs] == ["GATA1", "TAL1::TCF3"]
+
+
+def test_configfile_on_the_command_line_is_the_whole_config(tmp_path):
+    """`--configfile other.yaml` replaces config/config.yaml: its peak set `demo` gets no job."""
+    import yaml
+
+    cfg = make_inputs(tmp_path)
+    (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump({**cfg, "peaks": {"demo": "peaks.narrowPeak"}}))
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump({**cfg, "peaks": {"mine": "peaks.narrowPeak"}}))
+    res = run_smk(tmp_path, "-n", "--cores", "1", "--configfile", str(tmp_path / "other.yaml"))
+    assert "results/mine/interactions.tsv" in res.stdout
+    jobs = res.stdout.split("\nrule ")[1:]
+    assert jobs and not any("demo" in b.split("\n\n")[0] for b in jobs)
+    assert "demo" not in res.stdout
+    # without --configfile the working directory's config/config.yaml is the config
+    res = run_smk(tmp_path, "-n", "--cores", "1")
+    assert "results/demo/interactions.tsv" in res.stdout and "mine" not in res.stdout

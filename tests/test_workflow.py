@@ -58,6 +58,26 @@ def test_end_to_end_tables_follow_the_contract(tiny_run):
     assert not list(out.rglob("*.tmp"))
 
 
+def test_end_to_end_browser_tracks(tiny_run):
+    import pyBigWig
+    import pybedtools
+
+    out = tiny_run / "results" / "tiny"
+    tracks = out / "tracks"
+    inter = pd.read_csv(out / "interactions.tsv", sep="\t")
+    calls = pybedtools.BedTool(str(tracks / "interactions.bedpe"))
+    assert len(calls) == int((inter["qval"] < 0.05).sum())
+    elements = pybedtools.BedTool(str(tracks / "elements.bed"))
+    assert {iv.name for iv in elements} >= set(inter["source_name"]) and len(elements) > 0
+    windows = pd.read_csv(out / "windows.tsv", sep="\t")
+    w = windows[windows["status"] == "kept"].iloc[0]
+    with pyBigWig.open(str(tracks / "importance.bw")) as bw:
+        assert set(bw.chroms()) == {"chr1", "chr2"}
+        assert np.isfinite(bw.values(w["chrom"], int(w["start"]), int(w["end"]))).all()
+    log = (tiny_run / "logs" / "tiny" / "score_shard" / "0.log").read_text()
+    assert "shard 0: scoring done" in log and "s elapsed" in log
+
+
 def test_rerun_is_a_no_op(tiny_run):
     res = run_smk(tiny_run, "--cores", "1", "-n")
     assert "Nothing to be done" in res.stdout + res.stderr

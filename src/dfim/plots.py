@@ -44,6 +44,7 @@ def plot_dfim(
     target_names,
     title: str = "",
     cmap: str = "viridis",
+    marks=None,
 ):
     """Heatmap of one interaction map.
 
@@ -51,7 +52,9 @@ def plot_dfim(
     perturbed elements), columns targets. NaN (the undefined diagonal, or untested
     pairs) is drawn light grey and, when the map is small enough to read, marked "n/a".
     source_names, target_names: labels of the rows and columns. Font sizes shrink with
-    the map size so a 60 × 60 map stays legible. Returns ``path``.
+    the map size so a 60 × 60 map stays legible. The colour scale starts at 0 for
+    non-negative scores (FIS are magnitudes). marks: optional ``(n_sources, n_targets)``
+    booleans, e.g. the calls (q < 0.05), drawn as a white-edged star. Returns ``path``.
     """
     fis = np.asarray(fis, dtype=float)
     if fis.ndim != 2:
@@ -74,7 +77,7 @@ def plot_dfim(
     colours = matplotlib.colormaps[cmap].with_extremes(bad="0.88")
     finite = np.isfinite(fis)
     if finite.any():
-        vmin, vmax = float(fis[finite].min()), float(fis[finite].max())
+        vmin, vmax = min(0.0, float(fis[finite].min())), float(fis[finite].max())
         if vmin == vmax:
             vmin, vmax = vmin - 0.5, vmax + 0.5
     else:
@@ -94,10 +97,14 @@ def plot_dfim(
         for i, j in np.argwhere(finite):
             r, g, b, _ = colours(norm(fis[i, j]))
             dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
-            ax.text(j, i, f"{fis[i, j]:.3g}", ha="center", va="center",
+            ax.text(j, i, f"{fis[i, j]:.2g}", ha="center", va="center",
                     fontsize=fontsize * 0.9, color="white" if dark else "black")
+    if marks is not None and np.asarray(marks, bool).any():
+        mi, mj = np.nonzero(np.asarray(marks, bool))
+        ax.scatter(mj + 0.32, mi - 0.3, marker="*", s=(fontsize * 1.6) ** 2, c="#d62728", edgecolors="white",
+                   linewidths=0.6, zorder=3)
     bar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.03, shrink=1.0 if n <= 20 else 0.5)
-    bar.set_label("FIS")
+    bar.set_label("FIS" + ("  (\u2605 q < 0.05)" if marks is not None and np.asarray(marks, bool).any() else ""))
     if not finite.any():
         note(ax, "n/a: no finite scores")
     plural = {1: ""}

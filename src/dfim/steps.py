@@ -172,7 +172,7 @@ def plots_step(interactions_tsv, pairs_tsv, windows_tsv, shard_paths, out_dir, *
     from .calls import TestOptions, null_pvalues
     from .deltas import compute_delta_profiles
     from .logos import plot_delta_tracks
-    from .maps import element_labels, labelled_matrix
+    from .maps import by_position, element_labels, labelled_matrix
     from .plots import plot_dfim, plot_motif_pairs, plot_qq
     from .store import read_mutant_scores, read_null
     from .tables import fis_rows
@@ -191,10 +191,16 @@ def plots_step(interactions_tsv, pairs_tsv, windows_tsv, shard_paths, out_dir, *
     best = table.groupby("window_id")["qval"].min().sort_values(kind="stable").index[:top]
     for rank, wid in enumerate(best, start=1):
         g = table[(table["window_id"] == wid) & (table["task"] == table["task"].iloc[0])]
-        M, src, tgt = labelled_matrix(element_labels(g["source_name"], g["source_win_start"]),
-                                      element_labels(g["target_name"], g["target_win_start"]), g["score"].to_numpy())
+        src, tgt = (element_labels(g["source_name"], g["source_win_start"]),
+                    element_labels(g["target_name"], g["target_win_start"]))
+        M, src, tgt = labelled_matrix(src, tgt, g["score"].to_numpy(),
+                                      source_order=by_position(g["source_name"], g["source_win_start"]),
+                                      target_order=by_position(g["target_name"], g["target_win_start"]))
+        called = labelled_matrix(element_labels(g["source_name"], g["source_win_start"]),
+                                 element_labels(g["target_name"], g["target_win_start"]),
+                                 (g["qval"] < 0.05).astype(float).to_numpy(), source_order=src, target_order=tgt)[0]
         plot_dfim(M, os.path.join(out_dir, f"map_top{rank}.png"), source_names=src, target_names=tgt,
-                  title=f"DFIM of {wid} (rank {rank})")
+                  title=f"DFIM of {wid} (rank {rank})", marks=called == 1)
     shard_of = windows.set_index("window_id")["shard"]
     for rank, row in enumerate(table.head(top).itertuples(index=False), start=1):
         orig, mutant, key = read_mutant_scores(shard_paths[int(shard_of[row.window_id])], row.window_id,

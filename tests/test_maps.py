@@ -90,3 +90,16 @@ def test_per_base_map_layout_and_summary():
     np.testing.assert_array_equal(full[0, 0, 1, [0, 2, 3], 1, 0], [1, 2, 3])
     assert np.isnan(full[0, 0, 0]).all() and np.isnan(full[0, 0, 1, 1]).all()  # not the original base / no self-substitution
     np.testing.assert_array_equal(summary[0], [[0, 3, 0], [0, 6, 0]])
+
+
+def test_window_map_orders_sources_and_targets_by_position():
+    from dfim.maps import by_position, element_labels, labelled_matrix
+
+    names, starts = ["B", "A", "C"], [40, 5, 90]
+    order = by_position(names, starts)
+    assert order == ["A@5", "B@40", "C@90"]
+    src = element_labels(["B", "B", "A"], [40, 40, 5])
+    tgt = element_labels(["A", "C", "B"], [5, 90, 40])
+    M, s, t = labelled_matrix(src, tgt, [1.0, 2.0, 3.0], source_order=order, target_order=order)
+    assert s == t == order
+    assert M[1, 0] == 1.0 and M[1, 2] == 2.0 and M[0, 1] == 3.0 and np.isnan(np.diag(M)).all()

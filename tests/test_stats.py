@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from dfim.stats import assign_pval, auroc, bh_qvalues, combine_pvalues, ks_uniform, qq_data
+from dfim.stats import assign_pval, bh_qvalues
 
 TINY = np.finfo(float).tiny
 
@@ -249,85 +249,6 @@ def test_bh_all_nan_and_out_of_range():
         bh_qvalues(np.array([0.5, 1.5]))
 
 
-# ----------------------------------------------------------------------------------
-# qq_data
-# ----------------------------------------------------------------------------------
-def test_qq_data_hand_example():
-    expected, observed = qq_data(np.array([0.5, 0.01, 1.0, np.nan, 0.1]))
-    assert expected.shape == observed.shape == (4,)
-    np.testing.assert_allclose(expected, -np.log10([0.875, 0.625, 0.375, 0.125]))
-    np.testing.assert_allclose(observed, -np.log10([1.0, 0.5, 0.1, 0.01]))
-
-
-def test_qq_data_monotone_random():
-    rng = np.random.default_rng(1)
-    p = rng.random(1000)
-    p[::7] = np.nan
-    expected, observed = qq_data(p)
-    assert expected.shape == observed.shape == (np.sum(~np.isnan(p)),)
-    assert np.all(np.diff(expected) > 0)
-    assert np.all(np.diff(observed) >= 0)
-    assert np.all(np.isfinite(observed))
-
-
-# ----------------------------------------------------------------------------------
-# combine_pvalues
-# ----------------------------------------------------------------------------------
-def test_acat_closed_form():
-    ps = [0.01, 0.2, 0.5]
-    t = sum(math.tan((0.5 - x) * math.pi) for x in ps) / len(ps)
-    expected = 0.5 - math.atan(t) / math.pi
-    assert combine_pvalues(np.array(ps), method="acat") == pytest.approx(expected, rel=1e-12)
-
-
-@pytest.mark.parametrize("p", [1e-300, 1e-16, 1e-8, 0.03, 0.5, 0.9, 1.0])
-def test_acat_single_p_is_identity(p):
-    assert combine_pvalues(np.array([p])) == pytest.approx(p, rel=1e-9)
-
-
-def test_acat_extremes_stay_in_unit_interval():
-    c = combine_pvalues(np.array([1.0, 1e-300]))
-    assert 0 < c <= 1
-    # the tiny p dominates: T ~ 1 / (2 * 1e-300 * pi), so c ~ 2e-300
-    assert c == pytest.approx(2e-300, rel=1e-6)
-    assert combine_pvalues(np.array([1.0, 1.0])) == pytest.approx(1.0)
-    c0 = combine_pvalues(np.array([0.0, 0.5]))
-    assert 0 < c0 <= 1
-    assert 0 < combine_pvalues(np.full(1000, 1e-300)) <= 1
-
-
-def test_fisher_matches_scipy_and_errors():
-    ps = np.array([0.01, 0.2, 0.5, np.nan])
-    expected = scipy.stats.combine_pvalues(ps[:3], method="fisher").pvalue
-    assert combine_pvalues(ps, method="fisher") == pytest.approx(expected, rel=1e-12)
-    assert 0 < combine_pvalues(np.array([0.0, 1e-300]), method="fisher") <= 1
-    with pytest.raises(ValueError, match="acat.*fisher"):
-        combine_pvalues(ps, method="stouffer")
-    with pytest.raises(ValueError, match="no p-values"):
-        combine_pvalues(np.array([np.nan]))
-
-
-# ----------------------------------------------------------------------------------
-# ks_uniform
-# ----------------------------------------------------------------------------------
-def test_ks_uniform_hand_examples():
-    assert ks_uniform(np.array([0.5])) == pytest.approx(0.5)
-    # ECDF of {0.25, 0.75} vs x: largest gap 0.25
-    assert ks_uniform(np.array([0.25, np.nan, 0.75])) == pytest.approx(0.25)
-
-
-def test_ks_uniform_matches_scipy_and_calibrated_null():
-    rng = np.random.default_rng(3)
-    p = rng.random(400)
-    assert ks_uniform(p) == pytest.approx(scipy.stats.kstest(p, "uniform").statistic)
-    # empirical p of null draws against an independent null are close to uniform
-    null = rng.normal(size=5000)
-    p_null = assign_pval(rng.normal(size=2000), null, level="global")
-    assert ks_uniform(p_null) < 0.05
-    # obs shifted upwards are far from uniform
-    assert ks_uniform(assign_pval(rng.normal(2, 1, 2000), null, level="global")) > 0.3
-
-
 def test_pair_pvalue_grows_with_evidence_and_stays_in_range():
     from dfim.stats import pair_pvalue
 
@@ -341,11 +262,6 @@ def test_pair_pvalue_grows_with_evidence_and_stays_in_range():
     # matches scipy's one-sided Mann-Whitney U test
     x, y = rng.normal(0.3, 1, 40), rng.normal(0, 1, 60)
     assert pair_pvalue(x, y) == pytest.approx(scipy.stats.mannwhitneyu(x, y, alternative="greater").pvalue)
-
-
-def test_auroc_counts_ties_as_one_half():
-    assert auroc([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4]) == 1.0
-    assert auroc([0, 1, 0, 1], [0.5, 0.5, 0.5, 0.5]) == 0.5
 
 
 # ----------------------------------------------------------------- random-source excess test

@@ -58,6 +58,26 @@ def test_end_to_end_tables_follow_the_contract(tiny_run):
     assert not list(out.rglob("*.tmp"))
 
 
+def test_end_to_end_browser_tracks(tiny_run):
+    import pyBigWig
+    import pybedtools
+
+    out = tiny_run / "results" / "tiny"
+    tracks = out / "tracks"
+    inter = pd.read_csv(out / "interactions.tsv", sep="\t")
+    calls = pybedtools.BedTool(str(tracks / "interactions.bedpe"))
+    assert len(calls) == int((inter["qval"] < 0.05).sum())
+    elements = pybedtools.BedTool(str(tracks / "elements.bed"))
+    assert {iv.name for iv in elements} >= set(inter["source_name"]) and len(elements) > 0
+    windows = pd.read_csv(out / "windows.tsv", sep="\t")
+    w = windows[windows["status"] == "kept"].iloc[0]
+    with pyBigWig.open(str(tracks / "importance.bw")) as bw:
+        assert set(bw.chroms()) == {"chr1", "chr2"}
+        assert np.isfinite(bw.values(w["chrom"], int(w["start"]), int(w["end"]))).all()
+    log = (tiny_run / "logs" / "tiny" / "score_shard" / "0.log").read_text()
+    assert "shard 0: scoring done" in log and "s elapsed" in log
+
+
 def test_rerun_is_a_no_op(tiny_run):
     res = run_smk(tiny_run, "--cores", "1", "-n")
     assert "Nothing to be done" in res.stdout + res.stderr
@@ -166,3 +186,20 @@ def test_motifs_from_jaspar_ids(tmp_path):
 
     motifs = read_meme(str(tmp_path / "results" / "jaspar_motifs.meme"))
     assert [k.split()[1] for k in motifs] == ["GATA1", "TAL1::TCF3"]
+
+
+def test_configfile_on_the_command_line_is_the_whole_config(tmp_path):
+    """`--configfile other.yaml` replaces config/config.yaml: its peak set `demo` gets no job."""
+    import yaml
+
+    cfg = make_inputs(tmp_path)
+    (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump({**cfg, "peaks": {"demo": "peaks.narrowPeak"}}))
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump({**cfg, "peaks": {"mine": "peaks.narrowPeak"}}))
+    res = run_smk(tmp_path, "-n", "--cores", "1", "--configfile", str(tmp_path / "other.yaml"))
+    assert "results/mine/interactions.tsv" in res.stdout
+    jobs = res.stdout.split("\nrule ")[1:]
+    assert jobs and not any("demo" in b.split("\n\n")[0] for b in jobs)
+    assert "demo" not in res.stdout
+    # without --configfile the working directory's config/config.yaml is the config
+    res = run_smk(tmp_path, "-n", "--cores", "1")
+    assert "results/demo/interactions.tsv" in res.stdout and "mine" not in res.stdout

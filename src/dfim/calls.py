@@ -141,3 +141,31 @@ def pair_pvalues(fis: pd.DataFrame, null: pd.DataFrame, *, null_kind: str = "ran
     for _, idx in out.groupby("task").groups.items():
         out.loc[idx, "qval"] = bh_qvalues(out.loc[idx, "pval"].to_numpy(float))
     return out
+
+
+def null_pvalues(fis: pd.DataFrame, null: pd.DataFrame, *, null_kind: str = "random_source",
+                 test: TestOptions | None = None, seq_col: str = "seq") -> np.ndarray:
+    """Out-of-sample p-values of null values, for a QQ plot's null curve.
+
+    ``random_source``: each pair's first segment is tested as if it were the pair, against
+    the pooled excesses of the others (``K - 1`` segments each); shuffled nulls: the first
+    shuffle's FIS against the other shuffles. Uniform when the test is calibrated.
+    """
+    test = test or TestOptions()
+    t = fis[tested(fis)]
+    if not len(t):
+        return np.array([])
+    S = window_scale(t, test.scale_floor, seq_col)
+    if null_kind == "random_source":
+        R = segment_matrix(t, null, seq_col)
+        if R.shape[1] < 3:
+            return np.array([])
+        u, u_null = excess_statistics(R[:, 0], R[:, 1:], S, min_effect=test.min_effect)
+        return excess_pvalues(u, u_null, groups=t["task"].to_numpy())
+    nul = null[tested(null)]
+    held = nul["shuffle"].to_numpy() == 0
+    if held.all():
+        return np.array([])
+    return assign_pval(nul.loc[held, "score"].to_numpy(float), nul.loc[~held, "score"].to_numpy(float),
+                       kind=test.kind, level="per_task", obs_task=nul.loc[held, "task"].to_numpy(),
+                       null_task=nul.loc[~held, "task"].to_numpy())

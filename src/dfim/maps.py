@@ -127,14 +127,15 @@ def per_base_maps(delta: np.ndarray, key: pd.DataFrame, specs: MutationSpecs) ->
     return out
 
 
-def labelled_matrix(sources, targets, scores):
+def labelled_matrix(sources, targets, scores, *, source_order=None, target_order=None):
     """Pivot (source label, target label, score) triples into a sources × targets matrix.
 
     Returns ``(matrix (n_src, n_tgt) with NaN where untested, source_labels,
-    target_labels)``, labels in order of first appearance.
+    target_labels)``, labels in order of first appearance unless ``source_order`` /
+    ``target_order`` (lists holding every label) give it.
     """
-    src = list(dict.fromkeys(sources))
-    tgt = list(dict.fromkeys(targets))
+    src = list(source_order) if source_order is not None else list(dict.fromkeys(sources))
+    tgt = list(target_order) if target_order is not None else list(dict.fromkeys(targets))
     si = {n: i for i, n in enumerate(src)}
     ti = {n: i for i, n in enumerate(tgt)}
     M = np.full((len(src), len(tgt)), np.nan, np.float32)
@@ -146,6 +147,12 @@ def labelled_matrix(sources, targets, scores):
 def element_labels(names, starts) -> list[str]:
     """Labels ``name@start`` (in-window start) naming elements in maps and plots."""
     return [f"{n}@{s}" for n, s in zip(names, starts)]
+
+
+def by_position(names, starts) -> list[str]:
+    """The distinct labels of :func:`element_labels`, ordered by start (then name), so a
+    window's map has its sources and targets in the same order and its diagonal aligned."""
+    return [f"{n}@{s}" for s, n in sorted(set(zip((int(s) for s in starts), names)))]
 
 
 def map_matrix(fis: pd.DataFrame, seq, task=None):

@@ -15,7 +15,8 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 
 from .figures import MINUS, new_figure, note, save_figure
-from .stats import check_pvalues, qq_data
+from .calibration import qq_data
+from .stats import check_pvalues
 
 _P_FLOOR = 1e-300  # p-values of exactly 0 are drawn at this value on -log10 axes
 
@@ -43,6 +44,7 @@ def plot_dfim(
     target_names,
     title: str = "",
     cmap: str = "viridis",
+    marks=None,
 ):
     """Heatmap of one interaction map.
 
@@ -50,7 +52,9 @@ def plot_dfim(
     perturbed elements), columns targets. NaN (the undefined diagonal, or untested
     pairs) is drawn light grey and, when the map is small enough to read, marked "n/a".
     source_names, target_names: labels of the rows and columns. Font sizes shrink with
-    the map size so a 60 × 60 map stays legible. Returns ``path``.
+    the map size so a 60 × 60 map stays legible. The colour scale starts at 0 for
+    non-negative scores (FIS are magnitudes). marks: optional ``(n_sources, n_targets)``
+    booleans, e.g. the calls (q < 0.05), drawn as a white-edged star. Returns ``path``.
     """
     fis = np.asarray(fis, dtype=float)
     if fis.ndim != 2:
@@ -73,7 +77,7 @@ def plot_dfim(
     colours = matplotlib.colormaps[cmap].with_extremes(bad="0.88")
     finite = np.isfinite(fis)
     if finite.any():
-        vmin, vmax = float(fis[finite].min()), float(fis[finite].max())
+        vmin, vmax = min(0.0, float(fis[finite].min())), float(fis[finite].max())
         if vmin == vmax:
             vmin, vmax = vmin - 0.5, vmax + 0.5
     else:
@@ -93,10 +97,14 @@ def plot_dfim(
         for i, j in np.argwhere(finite):
             r, g, b, _ = colours(norm(fis[i, j]))
             dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
-            ax.text(j, i, f"{fis[i, j]:.3g}", ha="center", va="center",
+            ax.text(j, i, f"{fis[i, j]:.2g}", ha="center", va="center",
                     fontsize=fontsize * 0.9, color="white" if dark else "black")
+    if marks is not None and np.asarray(marks, bool).any():
+        mi, mj = np.nonzero(np.asarray(marks, bool))
+        ax.scatter(mj + 0.32, mi - 0.3, marker="*", s=(fontsize * 1.6) ** 2, c="#d62728", edgecolors="white",
+                   linewidths=0.6, zorder=3)
     bar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.03, shrink=1.0 if n <= 20 else 0.5)
-    bar.set_label("FIS")
+    bar.set_label("FIS" + ("  (\u2605 q < 0.05)" if marks is not None and np.asarray(marks, bool).any() else ""))
     if not finite.any():
         note(ax, "n/a: no finite scores")
     plural = {1: ""}
@@ -116,7 +124,7 @@ def plot_qq(p_obs, path, *, p_null=None, title: str = ""):
 
     p_obs, p_null: 1-D arrays of p-values in [0, 1]; NaN are dropped. Each series is
     drawn as −log10 observed (sorted) against −log10 of the expected uniform quantiles
-    ``(i - 0.5) / n`` (:func:`dfim.stats.qq_data`), with the y = x line. Returns ``path``.
+    ``(i - 0.5) / n`` (:func:`dfim.calibration.qq_data`), with the y = x line. Returns ``path``.
     """
     series = [("observed", _clean_pvalues(p_obs, "plot_qq p_obs"), "C0")]
     if p_null is not None:
@@ -170,7 +178,7 @@ def plot_motif_pairs(pairs, path, *, top: int = 30, title: str = ""):
     k = len(shown)
     fig = new_figure(7.5, max(3.0, 0.28 * k + 1.6))
     ax = fig.add_subplot(1, 1, 1)
-    ax.set_xlabel(f"{MINUS}log10 combined p")
+    ax.set_xlabel(f"{MINUS}log10 pair-level p (rank-sum test under the null)")
     ax.set_title(title or f"top {k} motif pairs by combined p")
     if k == 0:
         note(ax, "no tested motif pairs")

@@ -1,9 +1,10 @@
-"""Statistics on feature interaction scores: null p-values, q-values and calibration.
+"""Statistics on feature interaction scores: p-values against a null, q-values.
 
-A feature interaction score (FIS) observed on a real sequence is compared with the FIS
-values recomputed on shuffled copies of the sequences (the *null*, see METHOD.md,
-"Null model and significance"). This module turns those two sets of numbers into
-p-values and q-values, and offers small helpers used by the reports and benchmarks.
+A feature interaction score (FIS) observed on a real sequence is compared with FIS
+values of a null (:mod:`dfim.null`: the pair's own element-free segments, or shuffled
+copies of the windows; METHOD.md, "Null model and significance"). This module turns
+those numbers into p-values and q-values; :mod:`dfim.calls` applies it to FIS tables and
+:mod:`dfim.calibration` summarises p-values for plots and benchmarks.
 
 Conventions:
 
@@ -24,11 +25,8 @@ from scipy import stats as _sps
 
 KINDS = ("empirical", "fit")
 LEVELS = ("per_map", "per_task", "global")
-COMBINE_METHODS = ("acat", "fisher")
 
 _TINY = np.finfo(float).tiny
-# Below this p, tan((0.5 - p) * pi) loses all precision; use 1 / (p * pi) instead.
-_ACAT_SMALL_P = 1e-15
 
 # Which label arguments each pooling level needs, in the order they are checked.
 _LEVEL_LABELS = {
@@ -224,7 +222,7 @@ def _label(x) -> str:
 
 
 # ----------------------------------------------------------------------------------
-# Multiple testing, combination and calibration
+# Multiple testing and the pair-level rank-sum test
 # ----------------------------------------------------------------------------------
 def check_pvalues(p, where: str) -> np.ndarray:
     """``p`` as float64 (same shape); raise if a non-NaN entry lies outside ``[0, 1]``.
@@ -265,96 +263,6 @@ def bh_qvalues(p) -> np.ndarray:
     return q
 
 
-def qq_data(p) -> tuple[np.ndarray, np.ndarray]:
-    """Expected and observed ``-log10 p`` for a QQ plot against Uniform(0, 1).
-
-    Parameters
-    ----------
-    p : (n,) float
-        p-values in ``[0, 1]``; NaN entries are dropped. A p of 0 is plotted at
-        ``-log10(np.finfo(float).tiny)``.
-
-    Returns
-    -------
-    expected : (k,) float64
-        ``-log10((i - 0.5) / k)`` for ``i = k, ..., 1``, i.e. ascending; ``k`` is the
-        number of non-NaN p-values.
-    observed : (k,) float64
-        ``-log10`` of the p-values sorted so that they pair with ``expected``
-        (largest p with the smallest expected value); ascending too.
-    """
-    p = check_pvalues(p, "qq_data").ravel()
-    p = np.sort(p[~np.isnan(p)])[::-1]  # descending p = ascending -log10 p
-    k = p.size
-    expected = -np.log10((np.arange(k, 0, -1) - 0.5) / k)
-    observed = -np.log10(np.maximum(p, _TINY))
-    return expected, observed
-
-
-def combine_pvalues(p, method: str = "acat") -> float:
-    """Combine the p-values of many instances of one ordered element pair into one.
-
-    Parameters
-    ----------
-    p : (k,) float
-        p-values in ``[0, 1]`` of the instances; NaN entries are dropped.
-    method : {"acat", "fisher"}
-        ``"acat"``: Cauchy combination (ACAT; Liu & Xie 2020, JASA), equal weights:
-        ``T = mean(tan((0.5 - p) * pi))``, ``p = 1/2 - arctan(T) / pi``. Valid under
-        arbitrary dependence between instances (e.g. overlapping windows). For
-        ``p < 1e-15`` the term is computed as ``1 / (p * pi)``; ``p == 1`` is
-        allowed. ``"fisher"``: Fisher's method via
-        ``scipy.stats.combine_pvalues(p, method="fisher")`` (assumes independence).
-
-    Returns
-    -------
-    float
-        Combined p-value in ``(0, 1]`` (clipped below at ``np.finfo(float).tiny``).
-    """
-    if method not in COMBINE_METHODS:
-        raise ValueError(
-            f"combine_pvalues: unknown method={method!r}; allowed values are {COMBINE_METHODS}"
-        )
-    p = check_pvalues(p, "combine_pvalues").ravel()
-    p = p[~np.isnan(p)]
-    if p.size == 0:
-        raise ValueError("combine_pvalues: no p-values to combine (all NaN or empty)")
-
-    if method == "fisher":
-        with np.errstate(divide="ignore"):  # p == 0 gives log(0) = -inf -> p = 0
-            combined = float(_sps.combine_pvalues(p, method="fisher").pvalue)
-    else:
-        small = p < _ACAT_SMALL_P
-        with np.errstate(divide="ignore"):  # p == 0 gives +inf, i.e. combined p -> 0
-            terms = np.where(small, 1.0 / (np.where(small, p, 1.0) * np.pi),
-                             np.tan((0.5 - p) * np.pi))
-        t = np.sum(terms / p.size)  # divide first to avoid overflow of the sum
-        # 1/2 - arctan(t)/pi == arctan2(1, t)/pi, without cancellation for large t.
-        combined = float(np.arctan2(1.0, t) / np.pi)
-    return float(np.clip(combined, _TINY, 1.0))
-
-
-def ks_uniform(p) -> float:
-    """Kolmogorov–Smirnov distance of the non-NaN p-values to Uniform(0, 1).
-
-    Parameters
-    ----------
-    p : (n,) float
-        p-values; NaN entries are dropped. Well-calibrated null p-values give a
-        distance near 0.
-
-    Returns
-    -------
-    float
-        ``scipy.stats.kstest(p, "uniform").statistic``, in ``[0, 1]``.
-    """
-    p = check_pvalues(p, "ks_uniform").ravel()
-    p = p[~np.isnan(p)]
-    if p.size == 0:
-        raise ValueError("ks_uniform: no p-values given (all NaN or empty)")
-    return float(_sps.kstest(p, "uniform").statistic)
-
-
 def pair_pvalue(obs, null) -> float:
     """One-sided rank-sum p-value that ``obs`` scores exceed ``null`` scores.
 
@@ -373,17 +281,6 @@ def pair_pvalue(obs, null) -> float:
         return 1.0
     p = _sps.mannwhitneyu(obs, null, alternative="greater").pvalue
     return float(min(1.0, max(p, np.finfo(float).tiny)))
-
-
-def auroc(y: np.ndarray, score: np.ndarray) -> float:
-    """Area under the ROC curve from ``(n,)`` binary labels and scores (ties count one half)."""
-    y = np.asarray(y).astype(bool).ravel()
-    score = np.asarray(score, dtype=np.float64).ravel()
-    n_pos, n_neg = int(y.sum()), int((~y).sum())
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    r = _sps.rankdata(score)
-    return float((r[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 # ----------------------------------------------------------------------------------

@@ -131,6 +131,15 @@ def read_mutant_scores(path, window_id: str, source_start: int, source_end: int,
     return orig, mutant, row.assign(seq=0)
 
 
+def read_shard_contrib(path, task_index: int = 0):
+    """``(windows, contrib, key)`` of a shard: its windows table, the actual contributions
+    of its ``task_index``-th task ``(N, L, 4)`` (None for a shard with no window) and its
+    mutant key (``seq`` indexes the shard's windows)."""
+    with h5py.File(path, "r") as f:
+        contrib = f["task_contrib_scores"][task_index] if "task_contrib_scores" in f else None
+        return read_table(f["windows"]), contrib, read_table(f["mutants"])
+
+
 SHARD_GROUPS = ("input_seqs", "windows", "mutants", "interactions", "null")
 
 

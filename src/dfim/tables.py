@@ -60,6 +60,14 @@ def interactions_table(fis: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame
                              ascending=[True, True, True, False, True, True, True], kind="stable")
 
 
+def fis_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The interactions table with its in-window intervals and names under the FIS
+    rows' names (``mut_*``, ``resp_*``), as :mod:`dfim.calls` reads them."""
+    return table.rename(columns={"source_name": "mut_name", "target_name": "resp_name",
+                                 "source_win_start": "mut_start", "source_win_end": "mut_end",
+                                 "target_win_start": "resp_start", "target_win_end": "resp_end"})
+
+
 def pair_table(table: pd.DataFrame, tests: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
     """Genome-wide summary per ordered (source name → target name) pair, most significant first.
 

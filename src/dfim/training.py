@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .stats import auroc
+from .calibration import auroc
 
 
 def build_cnn(

@@ -17,6 +17,9 @@ MOTIF_PAIRS = "results/{peak_set}/motif_pairs.tsv"
 MAPS = "results/{peak_set}/maps.h5"
 VALIDATED = "results/{peak_set}/validated.txt"
 PLOTS = "results/{peak_set}/plots"
+TRACKS_BEDPE = "results/{peak_set}/tracks/interactions.bedpe"
+TRACKS_ELEMENTS = "results/{peak_set}/tracks/elements.bed"
+TRACKS_IMPORTANCE = "results/{peak_set}/tracks/importance.bw"
 
 
 def check_config_at_parse():
@@ -81,7 +84,16 @@ def motif_file():
 
 def final_outputs():
     return expand(
-        [INTERACTIONS, MOTIF_PAIRS, MAPS, WINDOWS, PLOTS],
+        [
+            INTERACTIONS,
+            MOTIF_PAIRS,
+            MAPS,
+            WINDOWS,
+            PLOTS,
+            TRACKS_BEDPE,
+            TRACKS_ELEMENTS,
+            TRACKS_IMPORTANCE,
+        ],
         peak_set=peak_sets(),
     )
 

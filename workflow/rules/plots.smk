@@ -22,6 +22,8 @@ rule plots:
         mem_mb=2000,
         runtime=30,
     params:
+        null=config["null"],
+        pvalue=config["pvalue"],
         top=config["plots"]["top"],
     script:
         "../scripts/plots.py"

@@ -1,0 +1,7 @@
+"""``python -m dfim``: the ``dfim`` command (:mod:`dfim.cli`)."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

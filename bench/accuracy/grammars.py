@@ -114,7 +114,7 @@ def train(spec: GrammarSpec, sim: SimulatedSet, path) -> dict:
     Returns a dict with the held-out ``accuracy``, ``auroc``, ``test_index``, training
     ``seconds`` and the oracle's held-out accuracy and AUROC for comparison.
     """
-    from dfim.stats import auroc
+    from dfim.calibration import auroc
 
     model = build_cnn(LENGTH, n_tasks=1, seed=spec.seed, **spec.cnn_kwargs)
     res = train_cnn(model, sim.X, sim.labels, seed=spec.seed, epochs=spec.epochs, test_fraction=0.1)

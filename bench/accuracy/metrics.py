@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from dfim.stats import auroc, ks_uniform  # noqa: F401 - ks_uniform is used as metrics.ks_uniform
+from dfim.calibration import auroc, ks_uniform  # noqa: F401 - ks_uniform is used as metrics.ks_uniform
 
 Q_CUTOFF = 0.05
 

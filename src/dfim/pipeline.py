@@ -206,6 +206,9 @@ def score_random_source(model: SequenceModel, X: np.ndarray, specs: MutationSpec
     if opts.strategy == "alt":  # variants: each segment base gets a transition, the commonest SNV
         segs = MutationSpecs([replace(r, alt=transition_alleles(X[int(r.seq), r.mut_start:r.mut_end])) for r in segs])
     n = len(specs)
+    # scoring time is proportional to the sequences scored: originals, sources, segments
+    log.info("random-source null: %d segment mutants beside %d windows and %d sources (%.0f %% of the sequences "
+             "scored)", len(segs), len(X), n, 100 * len(segs) / max(1, len(X) + n + len(segs)))
     both = score_sequences(model, X, MutationSpecs(list(specs) + list(segs)), opts, scorer=scorer, ids=ids,
                            epistasis=n)
     fis, key = both.fis, both.key

@@ -140,7 +140,9 @@ def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", refere
         ``backend="native"`` (the same numbers, faster; works on Keras 3 ``.keras`` models too).
     reference : ``gc`` (background of GC fraction ``gc``), ``zero``, or ``shuffle``
         (``n_refs`` dinucleotide shuffles per sequence, scores averaged).
-    tasks : model output indices to score.
+    tasks : the tasks to score: output units of the first output, or ``"name:unit"`` /
+        ``{"output": name, "unit": u}`` (:meth:`dfim.models.SequenceModel.check_tasks`);
+        ``Importance.tasks`` holds their positions in the concatenated target values.
 
     The defaults are the workflow's (``workflow/schemas/config.schema.yaml``): DeepLIFT's
     genomics default on the native backend against 10 shuffled references.
@@ -155,7 +157,7 @@ def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", refere
         model = load_model(model)
     X = np.asarray(X, np.float32)
     model.check_input(X)
-    tasks = model.check_tasks(tasks)
+    tasks = model.check_tasks(tasks, target)
     if refs is None:
         refs = make_references(X, reference, n_refs=n_refs, gc=gc, seed=seed, ids=ids)
     with nullcontext(scorer) if scorer is not None else make_scorer(model, method, backend, target=target,

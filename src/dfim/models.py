@@ -137,9 +137,12 @@ class SequenceModel:
                         else f"unit {unit} is past output {head} {names[head]!r} (width {widths[head]}, "
                              f"valid units 0..{widths[head] - 1})")
                 raise ModelError(
-                    f"{self.path}: task {task!r}: {what}; the model's outputs (target {target}): "
-                    f"{self.describe_outputs(target)}. Fix model.tasks in the config (an integer is a unit of the "
-                    "first output; \"name:unit\" or {output: name, unit: u} selects another)"
+                    f"{self.path}: "
+                    + (f"task index {task!r} is past the model's outputs" if "past" in what else f"task {task!r}: {what}")
+                    + f" (the model has {len(widths)} output(s), target {target}: {self.describe_outputs(target)}"
+                    + (f"; {what})" if "past" in what else ")")
+                    + ". Fix model.tasks in the config (an integer is a unit of the first output; \"name:unit\" "
+                    "or {output: name, unit: u} selects another)"
                 )
             out.append(int(offsets[head] + unit))
         repeated = sorted({t for t in out if out.count(t) > 1})

@@ -123,6 +123,19 @@ def test_bpnet_rescale_sums_to_delta_against_a_random_reference(graphs, rng, tar
     assert err <= 1e-4 * np.abs(delta).max(), err
 
 
+@pytest.mark.parametrize("method", ["rescale", "deeplift"])
+def test_graph_scores_against_several_references_average_the_single_ones(graphs, rng, method):
+    """K shuffled references per sequence (the references' pass mapped per set, convolutions once per
+    run of equal rows) give the mean of the K single-reference scores."""
+    model = graphs["branching/keras3"]
+    X = random_onehot(rng, 4, L)
+    refs = make_references(X, "shuffle", n_refs=3, seed=2)
+    kw = {"method": method, "backend": "native", "tasks": [1]}
+    full = compute_importance(model, X, refs=refs, **kw).hyp
+    single = np.mean([compute_importance(model, X, refs=refs[:, k : k + 1], **kw).hyp for k in range(3)], axis=0)
+    np.testing.assert_allclose(full, single, rtol=1e-4, atol=1e-5 * np.abs(single).max())
+
+
 @pytest.mark.parametrize("which", ["bpnet/keras3", "branching/tf_keras"])
 def test_graph_program_gradients_match_keras(graphs, rng, which):
     """grad_x_input through the translated graph equals the gradient through the Keras model."""

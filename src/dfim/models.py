@@ -200,7 +200,8 @@ class SequenceModel:
             x = np.asarray(X[i : i + batch_size], np.float32)
             pad = np.zeros((batch_size - len(x),) + x.shape[1:], np.float32)
             out.append(fn(tf.constant(np.concatenate([x, pad]) if len(pad) else x)).numpy()[: len(x)])
-        return np.concatenate(out, axis=0) if out else np.zeros((0, self.n_outputs), np.float32)
+        width = sum(o.width(target) for o in self.outputs)
+        return np.concatenate(out, axis=0) if out else np.zeros((0, width), np.float32)
 
     def output_fn(self, target: str = "preactivation"):
         """A function of tensors ``(n, L, 4) -> (n, n_outputs)``, to call inside ``tf.function``."""

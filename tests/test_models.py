@@ -26,9 +26,9 @@ EXT = {"keras3": "keras", "tf_keras": "h5"}
 def graphs(tmp_path_factory):
     d = tmp_path_factory.mktemp("graphs")
     out = {}
-    for flavour in EXT:
-        out[f"bpnet/{flavour}"] = load_model(bpnet_like(L, d / f"bp.{EXT[flavour]}", flavour=flavour))
-        out[f"branching/{flavour}"] = load_model(branching_cnn(L, d / f"br.{EXT[flavour]}", flavour=flavour))
+    for flavour, ext in EXT.items():
+        out[f"bpnet/{flavour}"] = load_model(bpnet_like(L, d / f"bp.{ext}", flavour=flavour))
+        out[f"branching/{flavour}"] = load_model(branching_cnn(L, d / f"br.{ext}", flavour=flavour))
     out["bpnet2/keras3"] = load_model(bpnet_like(L, d / "bp2.keras", strands=2, seed=1))
     return out
 

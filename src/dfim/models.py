@@ -279,10 +279,11 @@ def _producer(keras_model, tensor):
     """The layer whose output is ``tensor``."""
     for layer in keras_layers(keras_model):
         try:
-            if layer.output is tensor:
-                return layer
+            out = layer.output
         except Exception:  # noqa: BLE001 - a shared layer has no single output
-            continue
+            out = None
+        if out is tensor:
+            return layer
     raise ModelError(f"cannot find the layer computing the model output {tensor}")
 
 

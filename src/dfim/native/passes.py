@@ -14,7 +14,14 @@ from __future__ import annotations
 
 from ..models import ModelError
 from .kernels import relu_pool
-from .program import Activation, Pool, ReluMaxPool, RevealCancelBlock, consumers, is_graph
+from .program import (
+    Activation,
+    Pool,
+    ReluMaxPool,
+    RevealCancelBlock,
+    consumers,
+    is_graph,
+)
 
 
 def _is_relu(step) -> bool:

@@ -49,8 +49,8 @@ class Linear:
     name: str
     layer: str
     fn: Callable
-    inputs: Optional[tuple] = None  # graph programs only: keys of the steps this one reads
-    key: Optional[str] = None       # graph programs only: this step's unique key
+    inputs: tuple | None = None  # graph programs only: keys of the steps this one reads
+    key: str | None = None       # graph programs only: this step's unique key
 
 
 @dataclass(eq=False)
@@ -93,8 +93,8 @@ class Activation:
     derivative: Optional[Callable] = None
     elementwise: bool = True
     mult: Optional[Callable] = field(default=None, repr=False)
-    inputs: Optional[tuple] = None
-    key: Optional[str] = None
+    inputs: tuple | None = None
+    key: str | None = None
 
 
 @dataclass(eq=False)
@@ -111,8 +111,8 @@ class ReluMaxPool:
     size: int
     fn: Callable
     mult: Callable = field(repr=False)
-    inputs: Optional[tuple] = None
-    key: Optional[str] = None
+    inputs: tuple | None = None
+    key: str | None = None
 
 
 @dataclass(eq=False)
@@ -130,8 +130,8 @@ class RevealCancelBlock:
     dense: Dense
     bn: Optional[BatchNorm]
     act: Activation
-    inputs: Optional[tuple] = None
-    key: Optional[str] = None
+    inputs: tuple | None = None
+    key: str | None = None
 
 
 @dataclass(eq=False)

@@ -22,7 +22,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..models import ModelError, SequenceModel, activation_name, keras_layers, softmax_weighted
+from ..models import (
+    ModelError,
+    SequenceModel,
+    activation_name,
+    keras_layers,
+    softmax_weighted,
+)
 from .kernels import IM2COL_MAX_CHANNELS, conv_fft_grad, fft_pays, im2col_conv
 from .program import INPUT, Activation, BatchNorm, Dense, Linear, Merge, Pool
 

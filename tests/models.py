@@ -65,3 +65,64 @@ def small_cnn(L, path, n_out=1, seed=0):
     ])
     m.save(path)
     return path
+
+
+def _keras(flavour):
+    if flavour == "keras3":
+        import keras as k3
+
+        return k3
+    return keras
+
+
+def bpnet_like(L, path, flavour="keras3", filters=16, n_dilated=3, seed=0, strands=1):
+    """A small BPNet/ChromBPNet-like functional model with random weights.
+
+    A wide valid convolution, ``n_dilated`` residual dilated convolutions (dilation 2, 4, 8, ...;
+    the skip cropped to the branch's length and added), then two heads: a profile head
+    (a valid convolution to ``strands`` channels, flattened when ``strands == 1`` as in
+    ChromBPNet, else ``(L', strands)`` as in BPNet) named ``profile``, and a counts head
+    (global average pooling -> Dense(strands)) named ``counts``.
+    """
+    K = _keras(flavour)
+    K.utils.set_random_seed(seed)
+    x = K.Input((L, 4))
+    h = K.layers.Conv1D(filters, 9, padding="valid", activation="relu", name="stem")(x)
+    for i in range(1, n_dilated + 1):
+        c = K.layers.Conv1D(filters, 3, padding="valid", activation="relu", dilation_rate=2 ** i, name=f"dil{i}")(h)
+        crop = (h.shape[1] - c.shape[1]) // 2
+        h = K.layers.Add(name=f"res{i}")([c, K.layers.Cropping1D(crop, name=f"crop{i}")(h)])
+    prof = K.layers.Conv1D(strands, 11, padding="valid", name="profile_conv")(h)
+    prof = K.layers.Flatten(name="profile")(prof) if strands == 1 else K.layers.Activation("linear", name="profile")(prof)
+    counts = K.layers.Dense(strands, name="counts")(K.layers.GlobalAveragePooling1D(name="gap")(h))
+    K.Model(x, [prof, counts]).save(path)
+    return path
+
+
+def branching_cnn(L, path, flavour="keras3", seed=0):
+    """Two valid convolution branches (plain and dilated, the same length) concatenated, a strided convolution with batch
+    normalisation, global max and average pooling concatenated, a reshape, and a dense head with two
+    sigmoid outputs: the layers of a directed acyclic Keras model other than BPNet's."""
+    K = _keras(flavour)
+    K.utils.set_random_seed(seed)
+    x = K.Input((L, 4))
+    a = K.layers.Conv1D(6, 7, padding="valid", activation="relu")(x)
+    b = K.layers.Conv1D(6, 3, padding="valid", dilation_rate=3, activation="elu")(x)
+    h = K.layers.Concatenate()([a, b])
+    h = K.layers.Conv1D(8, 4, strides=2, padding="valid")(h)
+    h = K.layers.BatchNormalization()(h)
+    h = K.layers.Activation("tanh")(h)
+    h = K.layers.MaxPooling1D(2)(K.layers.ReLU()(h))
+    g = K.layers.Concatenate()([K.layers.GlobalMaxPooling1D()(h), K.layers.GlobalAveragePooling1D()(h)])
+    g = K.layers.Reshape((4, 4))(g)
+    g = K.layers.Flatten()(g)
+    g = K.layers.Dense(8, activation="relu")(g)
+    m = K.Model(x, K.layers.Dense(2, activation="sigmoid")(g))
+    weights = m.get_weights()
+    rng = np.random.default_rng(seed)
+    for i, w in enumerate(weights):  # non-trivial batch-norm statistics (variances stay positive)
+        if w.ndim == 1 and np.all(w == 1):
+            weights[i] = rng.uniform(0.5, 2.0, w.shape).astype(np.float32)
+    m.set_weights(weights)
+    m.save(path)
+    return path

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .deeplift_scorer import DEEPLIFT_METHODS, DeepliftScorer
-from .models import SequenceModel, load_model
+from .models import ModelError, SequenceModel, load_model
 from .native import NATIVE_METHODS, NativeScorer
 from .sequences import gc_background, shuffled_copies
 
@@ -59,6 +59,9 @@ def make_scorer(model: SequenceModel, method: str = "deeplift", backend: str = "
             f"unknown importance method {method!r} for backend {backend!r}; "
             f"choose one of {sorted(BACKENDS[backend])}"
         )
+    if backend == "deeplift" and (len(model.outputs) > 1 or target == "profile"):
+        raise ModelError(f"{model.path}: backend deeplift reads single-output models with target preactivation or "
+                         f"output (this one has {len(model.outputs)} output(s), target {target}); use backend native")
     if backend == "native":
         extra = {} if ig_steps is None else {"ig_steps": ig_steps}
         return NativeScorer(model, method, target=target, threads=threads, **extra)
@@ -140,7 +143,9 @@ def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", refere
         ``backend="native"`` (the same numbers, faster; works on Keras 3 ``.keras`` models too).
     reference : ``gc`` (background of GC fraction ``gc``), ``zero``, or ``shuffle``
         (``n_refs`` dinucleotide shuffles per sequence, scores averaged).
-    tasks : model output indices to score.
+    tasks : the tasks to score: output units of the first output, or ``"name:unit"`` /
+        ``{"output": name, "unit": u}`` (:meth:`dfim.models.SequenceModel.check_tasks`);
+        ``Importance.tasks`` holds their positions in the concatenated target values.
 
     The defaults are the workflow's (``workflow/schemas/config.schema.yaml``): DeepLIFT's
     genomics default on the native backend against 10 shuffled references.
@@ -155,7 +160,8 @@ def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", refere
         model = load_model(model)
     X = np.asarray(X, np.float32)
     model.check_input(X)
-    tasks = model.check_tasks(tasks)
+    target = getattr(scorer, "target", target)  # a given scorer's own target decides which values the tasks name
+    tasks = model.check_tasks(tasks, target)
     if refs is None:
         refs = make_references(X, reference, n_refs=n_refs, gc=gc, seed=seed, ids=ids)
     with nullcontext(scorer) if scorer is not None else make_scorer(model, method, backend, target=target,

@@ -25,12 +25,22 @@ scores):
 
 Gradients and integrated gradients work on any Keras model the package can load
 (tf_keras or Keras 3), including layers the ``deeplift`` package cannot convert (e.g.
-a ``Multiply`` of two motif detectors). ``rescale`` and ``deeplift`` need a chain of
-layers (Sequential, or a functional model without branches) made of the layer types in
-``dfim.native.translate.REGISTRY``; the model is translated once into a list of TensorFlow
-ops read from each layer's config and weights, so tf_keras ``.h5`` and Keras 3
-``.keras`` files give the same program. The translation is checked against the Keras
-model's own output when the scorer is built.
+a ``Multiply`` of two motif detectors). ``rescale`` and ``deeplift`` work on directed
+acyclic models (Sequential, functional chains, and functional graphs: residual
+``Add``, ``Concatenate``, ``Cropping1D``, several heads as in BPNet/ChromBPNet) made of
+the layer types in ``dfim.native.translate.REGISTRY``; any other layer stops with an
+error naming it (use ``grad_x_input`` or ``integrated_gradients`` there). On a graph
+the Rescale rule is the same: each element-wise activation's gradient is the secant
+against the reference's activations, computed through the same graph; merges,
+cropping and reshaping are linear. The genomics default's RevealCancel applies, as on
+a chain, to an activation after a Dense layer [+ batch normalisation] that nothing
+else reads; every other activation of a graph takes Rescale (on a chain, an
+activation after anything but a convolution or dense layer is refused, as by the
+``deeplift`` package). The model is translated once into TensorFlow ops read from
+each layer's config and weights (:mod:`~dfim.native.translate`), so tf_keras ``.h5``
+and Keras 3 ``.keras`` files give the same program; chains keep their list form and
+fast paths exactly. The translation is checked against the Keras model's own output
+when the scorer is built.
 
 Speed: every pass is a ``tf.function`` with a fixed input signature (no retracing per
 batch size). A reference shared by every sequence (``gc``, ``zero``) is run through

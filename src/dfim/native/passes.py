@@ -4,13 +4,24 @@ Each pass takes a list of steps and returns a new one computing the same functio
 :func:`genomics_default` chooses DeepLIFT's rule per activation (``deeplift`` method),
 :func:`fuse_relu_pool` fuses ReLU + max-pool into one kernel (every method), and
 :func:`pool_before_relu` swaps ReLU and max-pool (gradient methods only).
+
+On a graph program (:func:`dfim.native.program.is_graph`) the first two rewrite a
+step and the one it reads only where that one has no other reader (a chain inside
+the graph), and :func:`pool_before_relu` leaves the graph as it is.
 """
 
 from __future__ import annotations
 
 from ..models import ModelError
 from .kernels import relu_pool
-from .program import Activation, Pool, ReluMaxPool, RevealCancelBlock
+from .program import (
+    Activation,
+    Pool,
+    ReluMaxPool,
+    RevealCancelBlock,
+    consumers,
+    is_graph,
+)
 
 
 def _is_relu(step) -> bool:
@@ -26,6 +37,8 @@ def pool_before_relu(steps: list) -> list:
     smaller tensor. For gradients only: a Rescale multiplier pairs the input's and the
     reference's values at the same position, which pooling first would break.
     """
+    if is_graph(steps):
+        return list(steps)
     out = list(steps)
     i = 0
     while i < len(out) - 1:
@@ -46,6 +59,8 @@ def fuse_relu_pool(steps: list) -> list:
     XLA-compiled pass. Same values and gradients, bit for bit; kind ``"act"``, so
     Rescale still sees the pre-activation of every ReLU.
     """
+    if is_graph(steps):
+        return _fuse_relu_pool_graph(steps)
     out: list = []
     for step in steps:
         prev = out[-1] if out else None
@@ -58,6 +73,54 @@ def fuse_relu_pool(steps: list) -> list:
     return out
 
 
+def _fuse_relu_pool_graph(steps: list) -> list:
+    """:func:`fuse_relu_pool` on a graph: a ReLU read only by a non-overlapping valid max-pool."""
+    by_key = {s.key: s for s in steps}
+    readers = consumers(steps)
+    drop, out = set(), []
+    for step in steps:
+        prev = by_key.get(step.inputs[0]) if len(step.inputs) == 1 else None
+        if (isinstance(step, Pool) and step.layer == "MaxPooling1D" and step.size == step.stride
+                and step.padding == "VALID" and prev is not None and _is_relu(prev) and readers[prev.key] == 1):
+            fn, mult = relu_pool(step.size)
+            drop.add(prev.key)
+            out.append(ReluMaxPool(f"relu+{step.name}", step.size, fn, mult, inputs=prev.inputs, key=step.key))
+        else:
+            out.append(step)
+    return [s for s in out if s.key not in drop]
+
+
+def _genomics_default_graph(steps: list) -> list:
+    """:func:`genomics_default` on a graph: RevealCancel where the chain rule would put it, else Rescale.
+
+    An activation reading (through at most one batch normalisation) a Dense layer,
+    each read by nothing else, becomes a :class:`RevealCancelBlock`; every other
+    activation (after a convolution, an ``Add``, a pooling, the input) takes Rescale.
+    """
+    by_key = {s.key: s for s in steps}
+    readers = consumers(steps)
+    drop, out = set(), []
+    for step in steps:
+        parts = None
+        if step.kind == "act" and step.elementwise:
+            chain = [step]
+            cur = by_key.get(step.inputs[0])
+            while cur is not None and cur.layer == "BatchNormalization" and readers[cur.key] == 1 and len(chain) < 2:
+                chain.insert(0, cur)
+                cur = by_key.get(cur.inputs[0])
+            if cur is not None and cur.layer == "Dense" and readers[cur.key] == 1 and all(
+                    readers[c.key] == 1 for c in chain[:-1]):
+                parts = [cur] + chain
+        if parts is None:
+            out.append(step)
+            continue
+        drop.update(p.key for p in parts[:-1])
+        block = revealcancel_block(parts)
+        block.inputs, block.key = parts[0].inputs, step.key
+        out.append(block)
+    return [s for s in out if s.key not in drop]
+
+
 def genomics_default(steps: list) -> list:
     """DeepLIFT's genomics default: Rescale after convolutions, RevealCancel after dense layers.
 
@@ -65,7 +128,11 @@ def genomics_default(steps: list) -> list:
     linear layer before it (batch normalisation skipped). Each Dense [+ batch
     normalisation] + activation after a Dense becomes one :class:`RevealCancelBlock`
     whose gradient is the RevealCancel multiplier (:func:`dfim.native.rules.revealcancel_grad`).
+    On a graph program (:func:`_genomics_default_graph`) the blocks are the same, and
+    every other activation, wherever it is, takes Rescale.
     """
+    if is_graph(steps):
+        return _genomics_default_graph(steps)
     out: list = []
     for step in steps:
         if step.kind != "act":

@@ -17,6 +17,18 @@ one of
 Every step has ``kind`` (``"linear"``, ``"act"`` or ``"block"``: how :func:`run` treats
 it), ``layer`` (the Keras class it came from, None for activations), ``name`` and ``fn``
 (the TensorFlow op, ``(b, ...) -> (b, ...)``).
+
+Chains and graphs
+-----------------
+A *chain* (Sequential, or functional without branches) is a list of steps whose
+``inputs`` are all None: each step takes the previous one's output. A *graph*
+(directed acyclic: residual ``Add``, ``Concatenate``, several heads) is a list of
+steps in topological order, each with a unique ``key`` and ``inputs``, the keys of
+the steps whose outputs it takes (:data:`INPUT` for the model's input); a
+:class:`Merge` takes several (Add, Concatenate, ...), every other step one. Its last
+step is the output (for several heads, an ``Outputs`` merge concatenating them
+flattened). :func:`is_graph` tells them apart; :func:`run` executes both, the chain
+exactly as before.
 """
 
 from __future__ import annotations
@@ -26,6 +38,7 @@ from typing import Callable, ClassVar, Optional
 
 # the layers worth computing once per run of equal rows (see once_per_group)
 _ONCE_PER_GROUP = ("Conv1D", "Dense")
+INPUT = "<input>"  # the key of the model's input in a graph program
 
 
 @dataclass(eq=False)
@@ -36,6 +49,8 @@ class Linear:
     name: str
     layer: str
     fn: Callable
+    inputs: tuple | None = None  # graph programs only: keys of the steps this one reads
+    key: str | None = None       # graph programs only: this step's unique key
 
 
 @dataclass(eq=False)
@@ -78,6 +93,8 @@ class Activation:
     derivative: Optional[Callable] = None
     elementwise: bool = True
     mult: Optional[Callable] = field(default=None, repr=False)
+    inputs: tuple | None = None
+    key: str | None = None
 
 
 @dataclass(eq=False)
@@ -94,6 +111,8 @@ class ReluMaxPool:
     size: int
     fn: Callable
     mult: Callable = field(repr=False)
+    inputs: tuple | None = None
+    key: str | None = None
 
 
 @dataclass(eq=False)
@@ -111,9 +130,32 @@ class RevealCancelBlock:
     dense: Dense
     bn: Optional[BatchNorm]
     act: Activation
+    inputs: tuple | None = None
+    key: str | None = None
+
+
+@dataclass(eq=False)
+class Merge(Linear):
+    """A linear op of several inputs (``Add``, ``Concatenate``, ``Average``, ``Subtract``, the final
+    ``Outputs``): ``fn(*inputs)``. Graph programs only."""
 
 
 Step = Linear | Activation | ReluMaxPool | RevealCancelBlock
+
+
+def is_graph(steps) -> bool:
+    """Whether ``steps`` is a graph program (its steps name their inputs) rather than a chain."""
+    return bool(steps) and steps[0].inputs is not None
+
+
+def consumers(steps) -> dict:
+    """key -> number of steps (and the program's output) reading it, in a graph program."""
+    n: dict = {}
+    for step in steps:
+        for k in step.inputs:
+            n[k] = n.get(k, 0) + 1
+    n[steps[-1].key] = n.get(steps[-1].key, 0) + 1
+    return n
 
 
 def run(steps, h, on_act=None, group=None):
@@ -136,6 +178,8 @@ def run(steps, h, on_act=None, group=None):
     """
     import tensorflow as tf
 
+    if is_graph(steps):
+        return run_graph(steps, h, on_act, group)
     for step in steps:
         if step.kind in ("act", "block") and on_act is not None:
             h = on_act(step, h)
@@ -143,6 +187,33 @@ def run(steps, h, on_act=None, group=None):
             h = once_per_group(step.fn, h, group)
         else:
             h = step.fn(h)
+    return tf.reshape(h, (tf.shape(h)[0], -1))
+
+
+def run_graph(steps, x, on_act=None, group=None):
+    """:func:`run` for a graph program: each step on the outputs of its ``inputs``, in list order.
+
+    The activation steps are met in list order, as in a chain, so the references'
+    activations collected by one pass line up with the next pass's.
+    """
+    import tensorflow as tf
+
+    values = {INPUT: x}
+    left = consumers(steps)
+    for step in steps:
+        args = [values[k] for k in step.inputs]
+        if step.kind in ("act", "block") and on_act is not None:
+            h = on_act(step, args[0])
+        elif group is not None and step.layer in _ONCE_PER_GROUP:
+            h = once_per_group(step.fn, args[0], group)
+        else:
+            h = step.fn(*args)
+        for k in step.inputs:  # drop values no later step reads
+            left[k] -= 1
+            if left[k] == 0:
+                values.pop(k)
+        values[step.key] = h
+    h = values[steps[-1].key]
     return tf.reshape(h, (tf.shape(h)[0], -1))
 
 

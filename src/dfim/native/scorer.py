@@ -3,7 +3,7 @@
 How a score is computed
 -----------------------
 1. :func:`dfim.native.translate.translate` turns the Keras model into a list of steps
-   (:mod:`dfim.native.program`); :mod:`dfim.native.passes` rewrites it (RevealCancel
+   (:mod:`dfim.native.program`: a chain, or a graph whose steps name their inputs); :mod:`dfim.native.passes` rewrites it (RevealCancel
    blocks for ``deeplift``, fused ReLU + max-pool, pooling before ReLU for gradients).
    The result is checked against the Keras model's own output.
 2. Per method, a multiplier function ``(x, r, task) -> m`` (all ``(b, L, 4)``):
@@ -225,6 +225,7 @@ class NativeScorer:
             set_threads(int(threads))
         self.model = model
         self.method = method
+        self.target = target
         self.ig_steps = int(ig_steps)
         self.reference_free = method == "grad_x_input"
         check_xla()  # now, eagerly: the compiled steps are built while tracing

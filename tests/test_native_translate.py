@@ -5,7 +5,7 @@ import tf_keras
 
 from dfim.importance import make_scorer
 from dfim.models import ModelError, load_model
-from dfim.native.translate import REGISTRY
+from dfim.native.layers import REGISTRY
 
 L = 64
 

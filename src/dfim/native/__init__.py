@@ -28,7 +28,7 @@ Gradients and integrated gradients work on any Keras model the package can load
 a ``Multiply`` of two motif detectors). ``rescale`` and ``deeplift`` work on directed
 acyclic models (Sequential, functional chains, and functional graphs: residual
 ``Add``, ``Concatenate``, ``Cropping1D``, several heads as in BPNet/ChromBPNet) made of
-the layer types in ``dfim.native.translate.REGISTRY``; any other layer stops with an
+the layer types in ``dfim.native.layers.REGISTRY``; any other layer stops with an
 error naming it (use ``grad_x_input`` or ``integrated_gradients`` there). On a graph
 the Rescale rule is the same: each element-wise activation's gradient is the secant
 against the reference's activations, computed through the same graph; merges,

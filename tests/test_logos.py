@@ -6,33 +6,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.image as mpimg  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
 
 from dfim import logos  # noqa: E402
-
-
-def _assert_image(path, out):
-    """``out`` is what the plot function returned; the PNG exists, is not blank, and no
-    temporary file is left next to it."""
-    assert out == path
-    assert path.exists() and path.stat().st_size > 0
-    img = mpimg.imread(path)
-    assert img.ndim == 3 and img.shape[2] in (3, 4)
-    assert img.shape[0] > 100 and img.shape[1] > 100
-    rgb = np.round(img[..., :3] * 255).astype(np.uint32).reshape(-1, 3)
-    packed = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
-    assert np.unique(packed).size > 10, "image is (almost) a single colour"
-    assert sorted(p.name for p in path.parent.iterdir()) == [path.name], "temporary file left"
-
-
-def _axes():
-    fig = Figure()
-    FigureCanvasAgg(fig)
-    return fig.add_subplot(1, 1, 1)
+from figure_checks import assert_image, new_axes  # noqa: E402
 
 
 @pytest.fixture
@@ -56,7 +34,7 @@ def tracks(rng):
 def test_draw_logo_single_positive_letter():
     scores = np.zeros((10, 4))
     scores[3, 2] = 0.7
-    ax = _axes()
+    ax = new_axes()
     logos.draw_logo(ax, scores)
     assert len(ax.patches) == 1
     ext = ax.patches[0].get_path().get_extents()
@@ -71,7 +49,7 @@ def test_draw_logo_single_positive_letter():
 def test_draw_logo_single_negative_letter_lies_below_zero():
     scores = np.zeros((10, 4))
     scores[5, 0] = -0.4
-    ax = _axes()
+    ax = new_axes()
     logos.draw_logo(ax, scores, start=100)
     assert len(ax.patches) == 1
     ext = ax.patches[0].get_path().get_extents()
@@ -82,7 +60,7 @@ def test_draw_logo_single_negative_letter_lies_below_zero():
 
 
 def test_draw_logo_stacks_positive_up_and_negative_down():
-    ax = _axes()
+    ax = new_axes()
     logos.draw_logo(ax, np.array([[0.2, 0.3, -0.1, -0.5]]))
     assert len(ax.patches) == 4
     ext = [p.get_path().get_extents() for p in ax.patches]
@@ -92,7 +70,7 @@ def test_draw_logo_stacks_positive_up_and_negative_down():
 
 def test_draw_logo_rejects_wrong_shape():
     with pytest.raises(ValueError, match=r"\(L, 4\)"):
-        logos.draw_logo(_axes(), np.zeros((10, 3)))
+        logos.draw_logo(new_axes(), np.zeros((10, 3)))
 
 
 # --------------------------------------------------------------------------- delta tracks
@@ -103,7 +81,7 @@ def test_plot_delta_tracks(tmp_path, tracks):
     out = logos.plot_delta_tracks(
         *tracks, path, title="seq 0: source → target", source=(110, 116), target=(125, 130), start=100
     )
-    _assert_image(path, out)
+    assert_image(path, out)
 
 
 def test_plot_delta_tracks_pdf(tmp_path, tracks):

@@ -1,0 +1,26 @@
+"""Checks shared by the figure tests: a written image is real, a bare Agg axes to draw on."""
+
+import matplotlib.image as mpimg
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+
+def assert_image(path, out):
+    """``out`` is what the plot function returned; the PNG exists, is not blank, and no
+    temporary file is left next to it."""
+    assert out == path
+    assert path.exists() and path.stat().st_size > 0
+    img = mpimg.imread(path)
+    assert img.ndim == 3 and img.shape[2] in (3, 4)
+    assert img.shape[0] > 100 and img.shape[1] > 100
+    rgb = np.round(img[..., :3] * 255).astype(np.uint32).reshape(-1, 3)
+    packed = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+    assert np.unique(packed).size > 10, "image is (almost) a single colour"
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name], "temporary file left"
+
+
+def new_axes():
+    fig = Figure()
+    FigureCanvasAgg(fig)
+    return fig.add_subplot(1, 1, 1)

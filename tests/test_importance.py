@@ -127,7 +127,7 @@ def test_unknown_method_backend_reference_and_task(tmp_path, rng):
     with pytest.raises(ValueError, match="unknown importance method 'shap'"):
         compute_importance(model, X, method="shap")
     with pytest.raises(ValueError, match="unknown importance backend"):
-        compute_importance(model, X, backend="torch")
+        compute_importance(model, X, backend="jax")
     with pytest.raises(ValueError, match="unknown reference 'ones'"):
         compute_importance(model, X, reference="ones")
     with pytest.raises(ModelError, match="task index 3 is past the model's outputs"):

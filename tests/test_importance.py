@@ -1,17 +1,17 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from conftest import random_onehot
+from models import additive_model, linear_model, motif_pair_model, small_cnn
+
 from dfim.deltas import compute_delta_profiles
-from dfim.importance import compute_importance, make_references
 from dfim.errors import ModelError
+from dfim.importance import compute_importance, make_references
 from dfim.maps import compute_dfim
 from dfim.models import load_model
 from dfim.mutants import generate_mutants_and_key
 from dfim.sequences import gc_background
 from dfim.specs import MutationSpecs
-from models import additive_model, linear_model, motif_pair_model, small_cnn
 
 L = 60
 

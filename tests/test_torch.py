@@ -10,10 +10,11 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("tangermeme")
 
-from conftest import random_onehot  # noqa: E402
-from dfim.errors import ModelError  # noqa: E402
-from dfim.importance import compute_importance, make_scorer  # noqa: E402
-from dfim.models import load_model  # noqa: E402
+from conftest import random_onehot
+
+from dfim.errors import ModelError
+from dfim.importance import compute_importance, make_scorer
+from dfim.models import load_model
 
 L = 40
 
@@ -69,7 +70,7 @@ def test_torch_and_keras_agree_on_the_same_weights(tmp_path, pool):
     cases = [("rescale", "shuffle"), ("rescale", "gc"), ("grad_x_input", "zero"), ("grad_x_input", "gc")]
     cases += [] if pool else [("deeplift", "shuffle"), ("deeplift", "gc")]
     for method, reference in cases:
-        kw = dict(method=method, reference=reference, tasks=[0, 1], n_refs=3, batch_size=8)
+        kw = {"method": method, "reference": reference, "tasks": [0, 1], "n_refs": 3, "batch_size": 8}
         ki = compute_importance(km, X, backend="native", **kw)
         ti = compute_importance(tm, X, backend="torch", **kw)
         err = np.abs(ki.hyp - ti.hyp).max()
@@ -178,10 +179,9 @@ def test_bpnet_outputs_tasks_and_targets(tmp_path):
 
 def test_bpnet_through_the_workflow(tmp_path):
     pytest.importorskip("bpnetlite")
+    import pandas as pd
     from test_workflow import run_smk
     from workflow_data import make_inputs
-
-    import pandas as pd
 
     make_inputs(tmp_path, extra={"model": {"path": "bpnet.pt", "tasks": ["1:0"]},
                                  "importance": {"backend": "torch", "method": "deeplift", "reference": "gc"}})

@@ -7,7 +7,8 @@ A PyTorch model is read from
   or a TorchScript archive (``torch.jit.save(torch.jit.script(model), path)``);
 * ``.torchscript``: a TorchScript archive.
 
-A ``state_dict`` alone has no architecture and is refused with the fix (save the whole
+A whole module is unpickled (``weights_only=False``), which runs code from the file:
+load only model files you trust. A ``state_dict`` alone has no architecture and is refused with the fix (save the whole
 module, or TorchScript).
 
 Inputs are DFIM's ``(n, L, 4)`` one-hot arrays, transposed at the edge to the
@@ -36,8 +37,8 @@ The GPU is used when ``torch.cuda.is_available()``.
 
 from __future__ import annotations
 
-import os
 import re
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -77,7 +78,9 @@ def _read(path: str):
     torch = import_torch()
     dev = device()
     try:
-        return torch.jit.load(path, map_location=dev), True
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13 deprecates TorchScript, still reads it
+            return torch.jit.load(path, map_location=dev), True
     except Exception:  # noqa: BLE001 - not TorchScript: try a pickled module next
         if path.lower().endswith(".torchscript"):
             raise ModelError(f"cannot read {path} as TorchScript; save it with "
@@ -145,7 +148,7 @@ def _heads(module):
     return module, "linear"
 
 
-def target_module(model: "TorchSequenceModel", target: str = "preactivation"):
+def target_module(model: TorchSequenceModel, target: str = "preactivation"):
     """An ``nn.Module`` ``(b, 4, L) -> (b, n_values)``: the target values (module docstring), every output
     flattened and concatenated; the user's module is its submodule (so DeepLIFT's hooks reach its layers)."""
     torch = import_torch()

@@ -80,6 +80,7 @@ class TorchScorer:
                     out.append(torch.autograd.grad(y, x)[0].cpu())
             return torch.cat(out).numpy().transpose(0, 2, 1).astype(np.float32)
         from tangermeme.deep_lift_shap import deep_lift_shap
+        from tangermeme.utils import TangermemeWarning
 
         extra = None
         if self.method == "rescale":
@@ -87,10 +88,15 @@ class TorchScorer:
         rt = torch.from_numpy(np.ascontiguousarray(np.asarray(R, np.float32).transpose(0, 2, 1)))[:, None]
         with warnings.catch_warnings():
             # DFIM's inputs are soft inside perturbed sources and its gc reference is not one-hot: tangermeme
-            # checks one-hot inputs, and warns (only_warn) rather than refusing them
-            warnings.simplefilter("ignore")
+            # checks one-hot inputs, and warns (only_warn) rather than refusing them. Its warning that deltas are
+            # over 1% of the output differences (a module with no DeepLIFT rule, e.g. F.relu) stays visible.
+            # Under rescale, MaxPool's gradient rule does not sum to the delta, by design (the Keras path's rule).
+            warnings.simplefilter("ignore", TangermemeWarning)
+            if self.method == "rescale":
+                warnings.filterwarnings("ignore", "Convergence deltas", RuntimeWarning)
             m = deep_lift_shap(self.module, xt, target=int(task), batch_size=batch_size, references=rt,
-                               raw_outputs=True, only_warn=True, additional_nonlinear_ops=extra, device=device(), dtype=torch.float32)
+                               warning_threshold=float("inf"), raw_outputs=True, only_warn=True,
+                               additional_nonlinear_ops=extra, device=device(), dtype=torch.float32)
         return m[:, 0].detach().cpu().numpy().transpose(0, 2, 1).astype(np.float32)
 
     def close(self):

@@ -16,7 +16,7 @@ env: $(STAMP) bedtools
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,torch,bpnet]"
 	touch $(STAMP)
 
 bedtools:

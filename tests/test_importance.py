@@ -1,17 +1,17 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from conftest import random_onehot
+from models import additive_model, linear_model, motif_pair_model, small_cnn
+
 from dfim.deltas import compute_delta_profiles
-from dfim.importance import compute_importance, make_references
 from dfim.errors import ModelError
+from dfim.importance import compute_importance, make_references
 from dfim.maps import compute_dfim
 from dfim.models import load_model
 from dfim.mutants import generate_mutants_and_key
 from dfim.sequences import gc_background
 from dfim.specs import MutationSpecs
-from models import additive_model, linear_model, motif_pair_model, small_cnn
 
 L = 60
 
@@ -127,7 +127,7 @@ def test_unknown_method_backend_reference_and_task(tmp_path, rng):
     with pytest.raises(ValueError, match="unknown importance method 'shap'"):
         compute_importance(model, X, method="shap")
     with pytest.raises(ValueError, match="unknown importance backend"):
-        compute_importance(model, X, backend="torch")
+        compute_importance(model, X, backend="jax")
     with pytest.raises(ValueError, match="unknown reference 'ones'"):
         compute_importance(model, X, reference="ones")
     with pytest.raises(ModelError, match="task index 3 is past the model's outputs"):

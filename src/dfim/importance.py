@@ -25,7 +25,8 @@ from .native import NATIVE_METHODS, NativeScorer
 from .sequences import gc_background, shuffled_copies
 
 REFERENCES = ("gc", "zero", "shuffle")
-BACKENDS = {"deeplift": DEEPLIFT_METHODS, "native": NATIVE_METHODS}
+TORCH_METHODS = ("deeplift", "rescale", "grad_x_input")  # dfim.torch_scorer's (kept here so importing dfim needs no torch)
+BACKENDS = {"deeplift": DEEPLIFT_METHODS, "native": NATIVE_METHODS, "torch": TORCH_METHODS}
 
 
 @dataclass
@@ -50,6 +51,9 @@ def make_scorer(model: SequenceModel, method: str = "deeplift", backend: str = "
     native one also has ``hypothetical`` (the fast path of :func:`hypothetical_scores`)
     and ``reference_free`` (True when the multipliers ignore the reference).
 
+    ``backend="torch"`` scores PyTorch models (:mod:`dfim.torch_scorer`: ``deeplift`` and ``rescale``
+    with tangermeme's DeepLIFT/SHAP, ``grad_x_input``).
+
     ``ig_steps``: points on the path for the native ``integrated_gradients`` (default 32).
     """
     if backend not in BACKENDS:
@@ -59,6 +63,15 @@ def make_scorer(model: SequenceModel, method: str = "deeplift", backend: str = "
             f"unknown importance method {method!r} for backend {backend!r}; "
             f"choose one of {sorted(BACKENDS[backend])}"
         )
+    is_torch = getattr(model, "torch_module", None) is not None
+    if is_torch != (backend == "torch"):
+        raise ModelError(f"{model.path}: " + ("a PyTorch model needs importance.backend: torch" if is_torch else
+                                              "importance.backend torch scores PyTorch models (.pt, .pth, "
+                                              ".torchscript); this is a Keras model: use backend native"))
+    if backend == "torch":
+        from .torch_scorer import TorchScorer
+
+        return TorchScorer(model, method, target=target, threads=threads)
     if backend == "deeplift" and (len(model.outputs) > 1 or target == "profile"):
         raise ModelError(f"{model.path}: backend deeplift reads single-output models with target preactivation or "
                          f"output (this one has {len(model.outputs)} output(s), target {target}); use backend native")

@@ -385,7 +385,8 @@ def check_model_path(path) -> None:
 
 
 def load_model(path: str | os.PathLike) -> SequenceModel:
-    """Load a Keras sequence model from ``.h5`` or ``.keras``.
+    """Load a Keras sequence model from ``.h5`` or ``.keras``, or a PyTorch one from ``.pt``, ``.pth`` or
+    ``.torchscript`` (:mod:`dfim.torch_models`, the optional ``torch`` extra).
 
     tf_keras is tried first (Keras 2 files, the format the ``deeplift`` package reads),
     then Keras 3 for ``.keras`` archives written by Keras 3.
@@ -397,6 +398,12 @@ def load_model(path: str | os.PathLike) -> SequenceModel:
     """
     path = str(path)
     check_model_path(path)
+    from .torch_models import is_torch_path
+
+    if is_torch_path(path):  # .pt / .pth / .torchscript: the optional PyTorch backend
+        from .torch_models import load_torch_model
+
+        return load_torch_model(path)
     errors = []
     km = flavour = None
     loaders = [("tf_keras", _load_tf_keras)]

@@ -80,7 +80,7 @@ def windows_step(peak_set, peaks, fai, genome, out_tsv, *, model_path, window, m
 
 
 def score_step(windows_tsv, shard: int, genome, model_path, out_h5, *, cfg: dict, threads: int = 1):
-    """One shard: its windows' elements → observed FIS and the shuffled null → shard HDF5."""
+    """One shard: its windows' elements → observed FIS and the null (``null.kind``) → shard HDF5."""
     from .elements import element_specs
     from .genome import fetch_sequences
     from .models import load_model

@@ -46,6 +46,7 @@ bench-throughput: env
 
 bench-speed: env
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/speed/run.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/speed/kinds.py
 
 bench-accuracy: env
 	$(BIN)/python bench/accuracy/run.py

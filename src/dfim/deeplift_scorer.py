@@ -21,6 +21,7 @@ import sys
 import numpy as np
 
 from .models import ModelError, SequenceModel, keras_layers
+from .scorer import Scorer
 
 # method name -> deeplift NonlinearMxtsMode attribute
 DEEPLIFT_METHODS = {
@@ -140,7 +141,7 @@ def keras_to_deeplift_config(model: SequenceModel) -> list[dict]:
     return configs
 
 
-class DeepliftScorer:
+class DeepliftScorer(Scorer):
     """Multipliers from one deeplift model (one method) for every task of a model.
 
     Parameters
@@ -210,9 +211,3 @@ class DeepliftScorer:
 
     def close(self):
         self.session.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()

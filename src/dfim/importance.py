@@ -46,7 +46,7 @@ def make_scorer(model: SequenceModel, method: str = "deeplift", backend: str = "
                 target: str = "preactivation", threads=None, ig_steps: int | None = None):
     """A scorer for ``model``: build once, score many batches; use it as a context manager.
 
-    Both backends' scorers have ``multipliers(X, R, task, batch_size) -> (m, L, 4)``
+    Every backend's scorer (:class:`dfim.scorer.Scorer`) has ``multipliers(X, R, task, batch_size) -> (m, L, 4)``
     (``X``, ``R``: ``(m, L, 4)``), ``close()``, and ``with`` support that closes them; the
     native one also has ``hypothetical`` (the fast path of :func:`hypothetical_scores`)
     and ``reference_free`` (True when the multipliers ignore the reference).

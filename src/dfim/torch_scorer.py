@@ -31,6 +31,7 @@ import warnings
 import numpy as np
 
 from .errors import ModelError
+from .scorer import Scorer
 from .torch_models import TorchSequenceModel, device, import_torch
 
 TORCH_METHODS = ("deeplift", "rescale", "grad_x_input")
@@ -41,7 +42,7 @@ def _gradient_rule(module, grad_input, grad_output):
     return grad_input
 
 
-class TorchScorer:
+class TorchScorer(Scorer):
     """``multipliers(X, R, task, batch_size) -> (m, L, 4)`` of a :class:`TorchSequenceModel`."""
 
     def __init__(self, model, method: str = "deeplift", target: str = "preactivation", threads=None):
@@ -98,12 +99,3 @@ class TorchScorer:
                                warning_threshold=float("inf"), raw_outputs=True, only_warn=True,
                                additional_nonlinear_ops=extra, device=device(), dtype=torch.float32)
         return m[:, 0].detach().cpu().numpy().transpose(0, 2, 1).astype(np.float32)
-
-    def close(self):
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..models import ModelError, SequenceModel
+from ..scorer import Scorer
 from .passes import fuse_relu_pool, genomics_default, pool_before_relu
 from .program import run
 from .rules import rescale_op, revealcancel_op
@@ -196,7 +197,7 @@ def padded(a: np.ndarray, n: int):
     return tf.constant(a)
 
 
-class NativeScorer:
+class NativeScorer(Scorer):
     """Multipliers of the model's target output, computed with TensorFlow 2.
 
     Parameters
@@ -363,13 +364,3 @@ class NativeScorer:
             out[i : i + m] = self._hyp_each(padded(X[i : i + step], step), tf.constant(refs[sets]),
                                             padded(index.astype(np.int32), step), t).numpy()[:m]
         return out
-
-    def close(self):
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False

@@ -181,12 +181,15 @@ def plots_step(interactions_tsv, pairs_tsv, windows_tsv, shard_paths, out_dir, *
     table = pd.read_csv(interactions_tsv, sep="\t")
     pairs = pd.read_csv(pairs_tsv, sep="\t")
     windows = read_windows(windows_tsv)
+    shown = [("motif_pairs.png", "the most significant element pairs of the peak set"),
+             ("qq.png", "observed against null p-values of every tested pair")]
     plot_motif_pairs(pairs, os.path.join(out_dir, "motif_pairs.png"), title="Element pairs, genome-wide")
     p_null = null_pvalues(fis_rows(table), read_null(shard_paths), null_kind=cfg["null"]["kind"],
                           test=TestOptions.from_config(cfg), seq_col="window_id")
     plot_qq(table["pval"].to_numpy(float), os.path.join(out_dir, "qq.png"), p_null=p_null,
             title="Observed vs null interaction p-values")
     if table.empty:
+        _write_figure_list(shown, out_dir)
         return
     best = table.groupby("window_id")["qval"].min().sort_values(kind="stable").index[:top]
     for rank, wid in enumerate(best, start=1):
@@ -201,6 +204,7 @@ def plots_step(interactions_tsv, pairs_tsv, windows_tsv, shard_paths, out_dir, *
                                  (g["qval"] < 0.05).astype(float).to_numpy(), source_order=src, target_order=tgt)[0]
         plot_dfim(M, os.path.join(out_dir, f"map_top{rank}.png"), source_names=src, target_names=tgt,
                   title=f"DFIM of {wid} (rank {rank})", marks=called == 1)
+        shown.append((f"map_top{rank}.png", f"interaction map of window {wid} (rank {rank} by its best q)"))
     shard_of = windows.set_index("window_id")["shard"]
     for rank, row in enumerate(table.head(top).itertuples(index=False), start=1):
         orig, mutant, key = read_mutant_scores(shard_paths[int(shard_of[row.window_id])], row.window_id,
@@ -210,6 +214,64 @@ def plots_step(interactions_tsv, pairs_tsv, windows_tsv, shard_paths, out_dir, *
                           title=f"{row.source_name} → {row.target_name} in {row.window_id} (q = {row.qval:.2g})",
                           source=(row.source_win_start, row.source_win_end),
                           target=(row.target_win_start, row.target_win_end))
+        shows = (f"{row.source_name} [{row.source_win_start}, {row.source_win_end}) → {row.target_name} "
+                 f"[{row.target_win_start}, {row.target_win_end}) in window {row.window_id}, task {row.task} "
+                 f"(q = {row.qval:.2g})")
+        shown.append((f"delta_top{rank}.png", shows))
+    _write_figure_list(shown, out_dir)
+
+
+def _write_figure_list(shown, out_dir) -> None:
+    """plots/figures.tsv: each figure and the window or pair it shows (report labels, run summary)."""
+    write_tsv_atomic(pd.DataFrame(shown, columns=["figure", "shows"]), os.path.join(out_dir, "figures.tsv"))
+
+
+def report_step(interactions_tsv, pairs_tsv, windows_tsv, validated_txt, plots_dir, out: dict, *, peak_set: str,
+                settings: dict, alpha: float = 0.05, cap: int | None = None):
+    """The run's tables, summary and figure list as self-contained HTML pages for
+    ``snakemake --report`` (:mod:`dfim.report_tables`).
+
+    out : paths keyed ``interactions``, ``pairs``, ``windows``, ``summary``.
+    settings : the config sections ``null``, ``importance``, ``mutation`` and ``elements``.
+    """
+    from .io import atomic_path
+    from .report_tables import (
+        INTERACTION_ROW_CAP,
+        interactions_page,
+        pairs_page,
+        summary_page,
+        windows_page,
+    )
+
+    table = read_interactions(interactions_tsv)
+    pairs = pd.read_csv(pairs_tsv, sep="\t", dtype={"source_name": str, "target_name": str}, keep_default_na=False,
+                        na_values={c: ["", "NA", "NaN", "nan"] for c in ("median_score", "frac_q05", "combined_p",
+                                                                        "qval")})
+    windows = read_windows(windows_tsv)
+    with open(validated_txt) as fh:
+        validated = [line.rstrip("\n") for line in fh if not line.startswith("#")]
+    figures_tsv = os.path.join(plots_dir, "figures.tsv")
+    figures = pd.read_csv(figures_tsv, sep="\t", keep_default_na=False) if os.path.exists(figures_tsv) else None
+    pages = {
+        "interactions": interactions_page(table, peak_set=peak_set, alpha=alpha, cap=cap or INTERACTION_ROW_CAP),
+        "pairs": pairs_page(pairs, peak_set=peak_set, alpha=alpha),
+        "windows": windows_page(windows, peak_set=peak_set),
+        "summary": summary_page(windows, table, pairs, peak_set=peak_set, settings=settings, alpha=alpha,
+                                validated=validated, figures=figures),
+    }
+    for name, text in pages.items():
+        with atomic_path(out[name]) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    log.info("report pages of %s: %s", peak_set, ", ".join(str(out[k]) for k in pages))
+
+
+def config_page_step(config: dict, out_html, *, source: str = "") -> None:
+    """The config the run used (defaults filled in) as an HTML page (:func:`dfim.report_tables.config_page`)."""
+    from .io import atomic_path
+    from .report_tables import config_page
+
+    with atomic_path(out_html) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(config_page(config, source=source))
 
 
 def tracks_step(interactions_tsv, shard_paths, fai, bedpe_out, bed_out, bigwig_out, *, alpha: float = 0.05):

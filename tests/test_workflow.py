@@ -48,8 +48,11 @@ def test_end_to_end_tables_follow_the_contract(tiny_run):
     assert pairs["combined_p"].is_monotonic_increasing
     windows = pd.read_csv(out / "windows.tsv", sep="\t")
     assert (windows["status"] == "kept").sum() == 6
-    for name in ("qq.png", "motif_pairs.png", "map_top1.png", "delta_top1.png"):
-        assert (out / "plots" / name).stat().st_size > 0
+    listed = pd.read_csv(out / "plots" / "figures.tsv", sep="\t")
+    assert sorted(listed["figure"]) == sorted(p.name for p in (out / "plots").glob("*.png"))
+    for name in ("qq", "motif_pairs", "map_top1", "delta_top1"):
+        for ext in ("png", "pdf", "svg"):  # every figure in the three formats
+            assert (out / "plots" / f"{name}.{ext}").stat().st_size > 0
     import h5py
 
     with h5py.File(out / "maps.h5") as f:

@@ -24,3 +24,19 @@ def new_axes():
     fig = Figure()
     FigureCanvasAgg(fig)
     return fig.add_subplot(1, 1, 1)
+
+
+def tick_texts(ax, axis: str) -> list[str]:
+    """The tick labels of ``ax`` on ``axis`` ("x" or "y"), as drawn (top to bottom for y)."""
+    ticks = ax.get_xticklabels() if axis == "x" else ax.get_yticklabels()
+    return [t.get_text() for t in ticks]
+
+
+def assert_formats(path, formats=("png", "pdf", "svg")):
+    """``path`` and its siblings in the other ``formats`` exist and start like their format,
+    and no temporary file is left in the folder."""
+    magic = {"png": b"\x89PNG", "pdf": b"%PDF", "svg": b"<?xml"}
+    written = [path.with_suffix(f".{f}") for f in formats]
+    for p in written:
+        assert p.read_bytes()[:len(magic[p.suffix[1:]])] == magic[p.suffix[1:]], p
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted(p.name for p in written), "temporary file left"

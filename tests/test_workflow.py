@@ -48,8 +48,11 @@ def test_end_to_end_tables_follow_the_contract(tiny_run):
     assert pairs["combined_p"].is_monotonic_increasing
     windows = pd.read_csv(out / "windows.tsv", sep="\t")
     assert (windows["status"] == "kept").sum() == 6
-    for name in ("qq.png", "motif_pairs.png", "map_top1.png", "delta_top1.png"):
-        assert (out / "plots" / name).stat().st_size > 0
+    listed = pd.read_csv(out / "plots" / "figures.tsv", sep="\t")
+    assert sorted(listed["figure"]) == sorted(p.name for p in (out / "plots").glob("*.png"))
+    for name in ("qq", "motif_pairs", "map_top1", "delta_top1"):
+        for ext in ("png", "pdf", "svg"):  # every figure in the three formats
+            assert (out / "plots" / f"{name}.{ext}").stat().st_size > 0
     import h5py
 
     with h5py.File(out / "maps.h5") as f:
@@ -97,10 +100,35 @@ def test_dry_run_every_mode(tmp_path, mode):
     assert "validate" in res.stdout and "score_shard" in res.stdout
 
 
+def embedded_pages(report_html: str) -> dict:
+    """The HTML pages a Snakemake report embeds (base64 data URIs), by file name."""
+    import base64
+    import re
+
+    found = re.findall(r"data:text/html;charset=utf8;filename=([^;]+);base64,([A-Za-z0-9+/=]+)", report_html)
+    return {name: base64.b64decode(data).decode() for name, data in found}
+
+
 def test_report_embeds_tables_and_plots(tiny_run):
     run_smk(tiny_run, "--report", "report.html")
     html = (tiny_run / "report.html").read_text(errors="replace")
     assert "interactions.tsv" in html and "qq.png" in html
+    pages = embedded_pages(html)
+    assert {"summary.html", "interactions.html", "pairs.html", "windows.html", "config.html"} <= set(pages)
+    out = tiny_run / "results" / "tiny"
+    inter = pd.read_csv(out / "interactions.tsv", sep="\t")
+    # every row of the (small) table is in the page: one <tr> per row plus the header
+    assert pages["interactions.html"].count("<tr") == len(inter) + 1
+    for wid in inter["window_id"].unique():
+        assert f"<td>{wid}</td>" in pages["interactions.html"]
+    windows = pd.read_csv(out / "windows.tsv", sep="\t")
+    assert pages["windows.html"].count("<tr") == len(windows) + 1
+    pairs = pd.read_csv(out / "motif_pairs.tsv", sep="\t")
+    assert pages["pairs.html"].count("<tr") == len(pairs) + 1
+    assert "random_source" in pages["summary.html"] and "deeplift" in pages["summary.html"]
+    assert "motifs.meme" in pages["config.html"]
+    # the figures' labels name what each shows (plots/figures.tsv)
+    assert "interaction map of window" in html
 
 
 def test_mode_without_its_file_is_a_schema_error(tmp_path):

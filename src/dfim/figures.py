@@ -27,18 +27,33 @@ def new_figure(width: float, height: float) -> Figure:
     return fig
 
 
-def save_figure(fig: Figure, path: str | PathLike) -> str | PathLike:
-    """Save ``fig`` atomically to ``path`` (temporary file in the same folder + rename)."""
+#: the formats every workflow figure is written in: PNG to look at (and for the report),
+#: PDF and SVG to edit or put in a paper
+WORKFLOW_FORMATS = ("png", "pdf", "svg")
+
+
+def save_figure(fig: Figure, path: str | PathLike, *, also=()) -> str | PathLike:
+    """Save ``fig`` atomically to ``path`` (temporary file in the same folder + rename).
+
+    The format follows the suffix of ``path``. also: further formats (``"pdf"``,
+    ``"svg"``, ``"png"``) written beside it with the same stem, e.g. ``map.png`` and
+    ``also=("pdf", "svg")`` give ``map.png``, ``map.pdf`` and ``map.svg``. The figure is
+    cleared afterwards. Returns ``path``.
+    """
     target = os.fspath(path)
-    ext = os.path.splitext(target)[1].lower()
-    if ext not in _SAVE_FORMATS:
-        raise ValueError(
-            f"cannot write plot {target!r}: unknown file suffix {ext!r}; "
-            f"use one of {', '.join(sorted(_SAVE_FORMATS))}"
-        )
+    stem, ext = os.path.splitext(target)
+    targets = [target] + [f"{stem}.{fmt.lstrip('.')}" for fmt in also if f".{fmt.lstrip('.')}" != ext.lower()]
+    for t in targets:
+        suffix = os.path.splitext(t)[1].lower()
+        if suffix not in _SAVE_FORMATS:
+            raise ValueError(
+                f"cannot write plot {t!r}: unknown file suffix {suffix!r}; "
+                f"use one of {', '.join(sorted(_SAVE_FORMATS))}"
+            )
     try:
-        with atomic_path(target) as tmp, open(tmp, "wb") as handle:
-            fig.savefig(handle, format=_SAVE_FORMATS[ext], dpi=_DPI)
+        for t in targets:
+            with atomic_path(t) as tmp, open(tmp, "wb") as handle:
+                fig.savefig(handle, format=_SAVE_FORMATS[os.path.splitext(t)[1].lower()], dpi=_DPI)
     finally:
         fig.clear()
     return path

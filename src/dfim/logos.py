@@ -1,17 +1,18 @@
-"""Sequence logos of contribution scores and delta-track figures.
+"""Sequence logos of contribution scores (drawn by logomaker) and delta-track figures.
 
-Coordinates are 0-based half-open like BED: the letter of position ``p`` covers the
-x range ``[p, p + 1)``, so an element ``[start, end)`` shaded with ``axvspan(start, end)``
-lines up exactly with its letters.
+Coordinates are 0-based half-open like BED. The letter of position ``p`` is centred on
+``x = p`` and covers ``[p - 0.5, p + 0.5)`` (logomaker's convention, so a tick at ``p``
+labels its letter); an element ``[start, end)`` is shaded over
+``[start - 0.5, end - 0.5)``, exactly its letters.
 """
 
 from __future__ import annotations
 
+import logomaker
 import numpy as np
-from matplotlib.font_manager import FontProperties
-from matplotlib.patches import Patch, PathPatch
-from matplotlib.path import Path
-from matplotlib.textpath import TextPath
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from .figures import MINUS, new_figure, save_figure
 from .sequences import ALPHABET
@@ -19,31 +20,11 @@ from .sequences import ALPHABET
 BASE_COLOURS = {"A": "#109648", "C": "#255C99", "G": "#F7B32B", "T": "#D62839"}
 SOURCE_COLOUR = "0.55"  # grey
 TARGET_COLOUR = "#FFF3A0"  # light yellow
+#: a shaded element is drawn at least this fraction of the x range wide, so a 1-bp source
+#: in a 1000-bp window is still a visible band (its exact span is in the legend)
+MIN_SHADE_FRACTION = 0.006
 
-__all__ = ["draw_logo", "plot_delta_tracks"]
-
-
-def _glyphs() -> dict[str, np.ndarray]:
-    """Outline of each base letter as path vertices normalised to the unit box [0,1]²."""
-    prop = FontProperties(family="DejaVu Sans", weight="bold")
-    out = {}
-    for base in ALPHABET:
-        tp = TextPath((0, 0), base, size=1, prop=prop)
-        v = np.asarray(tp.vertices, dtype=float)
-        ext = tp.get_extents()
-        v = (v - [ext.x0, ext.y0]) / [ext.width, ext.height]
-        out[base] = (v, np.asarray(tp.codes))
-    return out
-
-
-_GLYPHS: dict | None = None
-
-
-def _glyph(base: str):
-    global _GLYPHS
-    if _GLYPHS is None:
-        _GLYPHS = _glyphs()
-    return _GLYPHS[base]
+__all__ = ["delta_tracks_figure", "draw_logo", "plot_delta_tracks"]
 
 
 def _check_scores(scores, what: str) -> np.ndarray:
@@ -80,51 +61,41 @@ def _padded(low: float, high: float) -> tuple[float, float]:
 
 
 def draw_logo(ax, scores, start: int = 0, *, width: float = 1.0):
-    """Draw a sequence logo of contribution scores on ``ax``.
+    """Draw a sequence logo of contribution scores on ``ax`` with logomaker.
 
-    scores: ``(L, 4)`` float, columns A, C, G, T. At position ``i`` (drawn in the box
-    ``[start + i, start + i + width)``) the positive scores are stacked upwards from 0
-    and the negative ones downwards from 0, smallest magnitude nearest to 0; each
-    letter's height is its score. Letters are filled glyph outlines (one
-    :class:`~matplotlib.patches.PathPatch` per non-zero score), coloured A green,
-    C blue, G orange, T red. Zero scores draw nothing.
+    scores: ``(L, 4)`` float, columns A, C, G, T. The letters of position ``i`` are
+    centred on ``x = start + i``, ``width`` wide; positive scores are stacked upwards
+    from 0 and negative ones downwards (drawn upside down), smallest magnitude nearest
+    to 0; each letter's height is its score. Letters are coloured A green, C blue,
+    G orange, T red; zero scores draw nothing.
 
-    Sets the x limits to ``[start, start + L)`` and y limits to the stack extent
-    (padded by 5 %); returns ``ax``.
+    Sets the x limits to ``[start - 0.5, start + L - 0.5]`` and y limits to the stack
+    extent (padded by 5 %); returns ``ax``.
     """
     scores = _check_scores(scores, "draw_logo")
     L = scores.shape[0]
-    for i in range(L):
-        row = scores[i]
-        nz = np.flatnonzero(row)
-        if nz.size == 0:
-            continue
-        x0 = start + i
-        up = down = 0.0
-        for c in nz[np.argsort(np.abs(row[nz]), kind="stable")]:
-            h = float(row[c])
-            if h > 0:
-                y0, up = up, up + h
-            else:
-                y0, down = down + h, down + h
-            base = ALPHABET[c]
-            verts, codes = _glyph(base)
-            path = Path(verts * [width, abs(h)] + [x0, y0], codes)
-            patch = PathPatch(path, facecolor=BASE_COLOURS[base], edgecolor="none", lw=0)
-            # add_artist, not add_patch: add_patch recomputes the data limits from the
-            # Bézier outline of every glyph, which is most of the time for L = 1000.
-            ax.add_artist(patch)
+    if L and np.any(scores):
+        df = pd.DataFrame(scores, columns=list(ALPHABET), index=np.arange(start, start + L))
+        logomaker.Logo(df, ax=ax, color_scheme=BASE_COLOURS, font_name="DejaVu Sans", width=width, vpad=0.0,
+                       baseline_width=0.0, show_spines=None)
     low, high = _stack_extent(scores)
-    ax.update_datalim([(start, low), (start + L, high)])
-    ax.set_xlim(start, start + L)
+    ax.set_xlim(start - 0.5, start + L - 0.5)
     ax.set_ylim(*_padded(low, high))
     return ax
 
 
-def _shade(ax, source, target) -> None:
-    for interval, colour, alpha in ((source, SOURCE_COLOUR, 0.3), (target, TARGET_COLOUR, 0.8)):
-        if interval is not None:
-            ax.axvspan(interval[0], interval[1], color=colour, alpha=alpha, lw=0, zorder=0)
+def _shade(ax, source, target, L: int) -> None:
+    """Shade the target (light yellow) and the source (grey, outlined, drawn over the
+    target) over their letters, each at least ``MIN_SHADE_FRACTION`` of the window wide."""
+    least = MIN_SHADE_FRACTION * L
+    for interval, colour, alpha, edge in ((target, TARGET_COLOUR, 0.8, "none"), (source, SOURCE_COLOUR, 0.35, "0.3")):
+        if interval is None:
+            continue
+        lo, hi = interval[0] - 0.5, interval[1] - 0.5
+        if hi - lo < least:  # widen about the centre so a 1-bp element stays visible
+            mid = (lo + hi) / 2
+            lo, hi = mid - least / 2, mid + least / 2
+        ax.axvspan(lo, hi, facecolor=colour, alpha=alpha, edgecolor=edge, lw=0.6, zorder=0)
 
 
 def _check_interval(interval, name: str):
@@ -144,25 +115,25 @@ def _check_interval(interval, name: str):
     return a, b
 
 
-def plot_delta_tracks(
+def delta_tracks_figure(
     original,
     mutant,
     delta,
-    path,
     *,
     title: str = "",
     source=None,
     target=None,
     start: int = 0,
-):
+) -> Figure:
     """Three stacked logos sharing the x axis: original, mutant and their difference.
 
     original, mutant, delta: ``(L, 4)`` contribution scores (A, C, G, T) of the window,
     ``delta = original - mutant``. source, target: optional ``(start, end)`` half-open
     intervals in the same coordinates as ``start`` (the position of the first row);
-    the source is shaded grey and the target light yellow on every panel. The original
-    and mutant panels share their y limits so heights can be compared directly.
-    Returns ``path``.
+    the source is shaded grey and outlined, the target light yellow, on every panel, each
+    at least ``MIN_SHADE_FRACTION`` of the x range wide so a 1-bp source stays visible.
+    The original and mutant panels share their y limits so heights can be compared
+    directly. Returns the figure (axes: original, mutant, delta).
     """
     arrays = {"original": original, "mutant": mutant, "delta": delta}
     shapes = {k: np.shape(v) for k, v in arrays.items()}
@@ -187,7 +158,7 @@ def plot_delta_tracks(
     lo2, hi2 = _stack_extent(mutant)
     shared = _padded(min(lo1, lo2), max(hi1, hi2))
     for k, (ax, (scores, label, ylabel)) in enumerate(zip(axes, panels)):
-        _shade(ax, source, target)
+        _shade(ax, source, target, L)
         draw_logo(ax, scores, start=start)
         if k < 2:
             ax.set_ylim(*shared)
@@ -196,12 +167,12 @@ def plot_delta_tracks(
         ax.set_ylabel(ylabel)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-    axes[-1].set_xlim(start, start + L)
+    axes[-1].set_xlim(start - 0.5, start + L - 0.5)
     axes[-1].xaxis.get_major_locator().set_params(integer=True)
-    axes[-1].set_xlabel("position in window (bp)")
+    axes[-1].set_xlabel("position in window (bp, 0-based)")
     handles = []
     for iv, colour, name, alpha in (
-        (source, SOURCE_COLOUR, "source", 0.3),
+        (source, SOURCE_COLOUR, "source", 0.35),
         (target, TARGET_COLOUR, "target", 0.8),
     ):
         if iv is None:
@@ -209,11 +180,20 @@ def plot_delta_tracks(
         label = f"{name} [{iv[0]}, {iv[1]})"
         if iv[1] <= start or iv[0] >= start + L:
             label += "\n(outside window)"
-        handles.append(Patch(color=colour, label=label, alpha=alpha))
+        handles.append(Patch(facecolor=colour, edgecolor="0.3" if name == "source" else "none", label=label,
+                             alpha=alpha))
     handles += [Patch(color=BASE_COLOURS[b], label=b) for b in ALPHABET]
     axes[0].legend(handles=handles, loc="lower left", bbox_to_anchor=(1.0, 0.0),
                    frameon=False, fontsize=8)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    return save_figure(fig, path)
+    return fig
+
+
+def plot_delta_tracks(original, mutant, delta, path, *, title: str = "", source=None, target=None, start: int = 0,
+                      also=()):
+    """:func:`delta_tracks_figure` written to ``path`` (and the formats in ``also``,
+    :func:`dfim.figures.save_figure`). Returns ``path``."""
+    fig = delta_tracks_figure(original, mutant, delta, title=title, source=source, target=target, start=start)
+    return save_figure(fig, path, also=also)

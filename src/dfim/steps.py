@@ -165,51 +165,126 @@ def gather_step(shard_paths, interactions_tsv, pairs_tsv, maps_h5, *, cfg: dict,
              int((table["qval"] < alpha).sum()), alpha, len(pairs), int((pairs["qval"] < alpha).sum()))
 
 
-def plots_step(interactions_tsv, pairs_tsv, windows_tsv, shard_paths, out_dir, *, cfg: dict, top: int = 4):
-    """Heatmaps of the top windows' maps, delta-track logos of the top interactions,
-    a QQ plot of observed vs out-of-sample null p-values and the motif-pair summary, into
-    ``out_dir``. cfg : the config sections ``null`` and ``pvalue``."""
+def plots_step(interactions_tsv, pairs_tsv, windows_tsv, shard_paths, out_dir, *, cfg: dict, top: int = 4,
+               alpha: float = 0.05):
+    """Heatmaps of the top windows' maps (one panel per task), delta-track logos of the
+    top distinct interactions, a QQ plot of observed vs out-of-sample null p-values and
+    the motif-pair summary, into ``out_dir`` as PNG with PDF and SVG beside, and
+    ``figures.tsv`` naming what each figure shows. cfg : the config sections ``null`` and
+    ``pvalue``."""
     from .calls import TestOptions, null_pvalues
     from .deltas import compute_delta_profiles
-    from .logos import plot_delta_tracks
-    from .maps import by_position, element_labels, labelled_matrix
-    from .plots import plot_dfim, plot_motif_pairs, plot_qq
+    from .figures import WORKFLOW_FORMATS, save_figure
+    from .logos import delta_tracks_figure
+    from .plots import dfim_figure, distinct_events, motif_pairs_figure, qq_figure, top_windows, window_maps
     from .store import read_mutant_scores, read_null
     from .tables import fis_rows
 
+    also = WORKFLOW_FORMATS[1:]
     os.makedirs(out_dir, exist_ok=True)
-    table = pd.read_csv(interactions_tsv, sep="\t")
+    table = read_interactions(interactions_tsv)
     pairs = pd.read_csv(pairs_tsv, sep="\t")
     windows = read_windows(windows_tsv)
-    plot_motif_pairs(pairs, os.path.join(out_dir, "motif_pairs.png"), title="Element pairs, genome-wide")
+    shown = [("motif_pairs.png", "the most significant element pairs of the peak set"),
+             ("qq.png", "observed against null p-values of every tested pair")]
+    save_figure(motif_pairs_figure(pairs, title="Element pairs, genome-wide"), os.path.join(out_dir, "motif_pairs.png"),
+                also=also)
     p_null = null_pvalues(fis_rows(table), read_null(shard_paths), null_kind=cfg["null"]["kind"],
                           test=TestOptions.from_config(cfg), seq_col="window_id")
-    plot_qq(table["pval"].to_numpy(float), os.path.join(out_dir, "qq.png"), p_null=p_null,
-            title="Observed vs null interaction p-values")
-    if table.empty:
-        return
-    best = table.groupby("window_id")["qval"].min().sort_values(kind="stable").index[:top]
-    for rank, wid in enumerate(best, start=1):
-        g = table[(table["window_id"] == wid) & (table["task"] == table["task"].iloc[0])]
-        src, tgt = (element_labels(g["source_name"], g["source_win_start"]),
-                    element_labels(g["target_name"], g["target_win_start"]))
-        M, src, tgt = labelled_matrix(src, tgt, g["score"].to_numpy(),
-                                      source_order=by_position(g["source_name"], g["source_win_start"]),
-                                      target_order=by_position(g["target_name"], g["target_win_start"]))
-        called = labelled_matrix(element_labels(g["source_name"], g["source_win_start"]),
-                                 element_labels(g["target_name"], g["target_win_start"]),
-                                 (g["qval"] < 0.05).astype(float).to_numpy(), source_order=src, target_order=tgt)[0]
-        plot_dfim(M, os.path.join(out_dir, f"map_top{rank}.png"), source_names=src, target_names=tgt,
-                  title=f"DFIM of {wid} (rank {rank})", marks=called == 1)
+    save_figure(qq_figure(table["pval"].to_numpy(float), p_null=p_null, title="Observed vs null interaction p-values"),
+                os.path.join(out_dir, "qq.png"), also=also)
+    # the table is sorted by task, q, p and score: its first windows and rows are the best
+    for rank, wid in enumerate(top_windows(table, top), start=1):
+        maps, calls, src, tgt, tasks = window_maps(table[table["window_id"] == wid], alpha=alpha)
+        fig = dfim_figure(maps, source_names=src, target_names=tgt, marks=calls,
+                          title=f"DFIM of {wid} (rank {rank})",
+                          panel_titles=[f"task {t}" for t in tasks] if len(tasks) > 1 else None)
+        save_figure(fig, os.path.join(out_dir, f"map_top{rank}.png"), also=also)
+        shown.append((f"map_top{rank}.png", f"interaction map of window {wid} (rank {rank} by its best q)"))
     shard_of = windows.set_index("window_id")["shard"]
-    for rank, row in enumerate(table.head(top).itertuples(index=False), start=1):
+    for rank, row in enumerate(distinct_events(table, top).itertuples(index=False), start=1):
         orig, mutant, key = read_mutant_scores(shard_paths[int(shard_of[row.window_id])], row.window_id,
                                                row.source_win_start, row.source_win_end, row.task)
         delta = compute_delta_profiles(orig[None], mutant[None], key)[0]
-        plot_delta_tracks(orig, mutant, delta, os.path.join(out_dir, f"delta_top{rank}.png"),
-                          title=f"{row.source_name} → {row.target_name} in {row.window_id} (q = {row.qval:.2g})",
-                          source=(row.source_win_start, row.source_win_end),
-                          target=(row.target_win_start, row.target_win_end))
+        source, target = (row.source_win_start, row.source_win_end), (row.target_win_start, row.target_win_end)
+        lo, hi = _delta_view(len(orig), source, target)
+        fig = delta_tracks_figure(orig[lo:hi], mutant[lo:hi], delta[lo:hi], start=lo, source=source, target=target,
+                                  title=f"{row.source_name} \u2192 {row.target_name} in {row.window_id}, task {row.task} "
+                                        f"(q = {row.qval:.2g})")
+        save_figure(fig, os.path.join(out_dir, f"delta_top{rank}.png"), also=also)
+        shows = (f"{row.source_name} [{row.source_win_start}, {row.source_win_end}) \u2192 {row.target_name} "
+                 f"[{row.target_win_start}, {row.target_win_end}) in window {row.window_id}, task {row.task} "
+                 f"(q = {row.qval:.2g})")
+        shown.append((f"delta_top{rank}.png", shows))
+    _write_figure_list(shown, out_dir)
+
+
+#: windows up to this length are drawn whole in delta tracks; longer ones around the pair
+_DELTA_WHOLE_WINDOW = 400
+_DELTA_PAD = 40
+
+
+def _delta_view(L: int, source, target) -> tuple[int, int]:
+    """The in-window range ``[lo, hi)`` a delta-track figure draws: the whole window when
+    it is short enough to read letter by letter, else source and target with 40 bp around."""
+    if L <= _DELTA_WHOLE_WINDOW:
+        return 0, L
+    lo = max(0, min(source[0], target[0]) - _DELTA_PAD)
+    hi = min(L, max(source[1], target[1]) + _DELTA_PAD)
+    return int(lo), int(hi)
+
+
+def _write_figure_list(shown, out_dir) -> None:
+    """plots/figures.tsv: each figure and the window or pair it shows (report labels, run summary)."""
+    write_tsv_atomic(pd.DataFrame(shown, columns=["figure", "shows"]), os.path.join(out_dir, "figures.tsv"))
+
+
+def report_step(interactions_tsv, pairs_tsv, windows_tsv, validated_txt, plots_dir, out: dict, *, peak_set: str,
+                settings: dict, alpha: float = 0.05, cap: int | None = None):
+    """The run's tables, summary and figure list as self-contained HTML pages for
+    ``snakemake --report`` (:mod:`dfim.report_tables`).
+
+    out : paths keyed ``interactions``, ``pairs``, ``windows``, ``summary``.
+    settings : the config sections ``null``, ``importance``, ``mutation`` and ``elements``.
+    """
+    from .io import atomic_path
+    from .report_tables import (
+        INTERACTION_ROW_CAP,
+        interactions_page,
+        pairs_page,
+        summary_page,
+        windows_page,
+    )
+
+    table = read_interactions(interactions_tsv)
+    pairs = pd.read_csv(pairs_tsv, sep="\t", dtype={"source_name": str, "target_name": str}, keep_default_na=False,
+                        na_values={c: ["", "NA", "NaN", "nan"] for c in ("median_score", "frac_q05", "combined_p",
+                                                                        "qval")})
+    windows = read_windows(windows_tsv)
+    with open(validated_txt) as fh:
+        validated = [line.rstrip("\n") for line in fh if not line.startswith("#")]
+    figures_tsv = os.path.join(plots_dir, "figures.tsv")
+    figures = pd.read_csv(figures_tsv, sep="\t", keep_default_na=False) if os.path.exists(figures_tsv) else None
+    pages = {
+        "interactions": interactions_page(table, peak_set=peak_set, alpha=alpha, cap=cap or INTERACTION_ROW_CAP),
+        "pairs": pairs_page(pairs, peak_set=peak_set, alpha=alpha),
+        "windows": windows_page(windows, peak_set=peak_set),
+        "summary": summary_page(windows, table, pairs, peak_set=peak_set, settings=settings, alpha=alpha,
+                                validated=validated, figures=figures),
+    }
+    for name, text in pages.items():
+        with atomic_path(out[name]) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    log.info("report pages of %s: %s", peak_set, ", ".join(str(out[k]) for k in pages))
+
+
+def config_page_step(config: dict, out_html, *, source: str = "") -> None:
+    """The config the run used (defaults filled in) as an HTML page (:func:`dfim.report_tables.config_page`)."""
+    from .io import atomic_path
+    from .report_tables import config_page
+
+    with atomic_path(out_html) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(config_page(config, source=source))
 
 
 def tracks_step(interactions_tsv, shard_paths, fai, bedpe_out, bed_out, bigwig_out, *, alpha: float = 0.05):

@@ -20,6 +20,8 @@ PLOTS = "results/{peak_set}/plots"
 TRACKS_BEDPE = "results/{peak_set}/tracks/interactions.bedpe"
 TRACKS_ELEMENTS = "results/{peak_set}/tracks/elements.bed"
 TRACKS_IMPORTANCE = "results/{peak_set}/tracks/importance.bw"
+REPORT_PAGES = "results/{peak_set}/report/{page}.html"
+CONFIG_PAGE = "results/config.html"
 
 
 def check_config_at_parse():
@@ -82,8 +84,33 @@ def motif_file():
     return el["motif_file"] or JASPAR_MOTIFS
 
 
+def report_page(page):
+    return expand(REPORT_PAGES, page=page, allow_missing=True)[0]
+
+
+def scoring_settings():
+    """The config sections the run summary reports (what was scored, how)."""
+    return {k: config[k] for k in ("null", "importance", "mutation", "elements")}
+
+
+def plot_labels(wildcards, output):
+    """Report labels of one figure in plots/: its peak set, name and what it shows (the
+    window or pair, from plots/figures.tsv written beside the figures)."""
+    import csv
+    import os
+
+    shows = ""
+    listing = os.path.join(output[0], "figures.tsv")
+    if os.path.exists(listing):
+        with open(listing) as fh:
+            rows = {r["figure"]: r["shows"] for r in csv.DictReader(fh, delimiter="\t")}
+        shows = rows.get(f"{wildcards.name}.png", "")
+    return {"peak set": wildcards.peak_set, "plot": wildcards.name, "shows": shows}
+
+
 def final_outputs():
-    return expand(
+    pages = [report_page(p) for p in ("summary", "interactions", "pairs", "windows")]
+    return [CONFIG_PAGE] + expand(
         [
             INTERACTIONS,
             MOTIF_PAIRS,
@@ -93,6 +120,7 @@ def final_outputs():
             TRACKS_BEDPE,
             TRACKS_ELEMENTS,
             TRACKS_IMPORTANCE,
+            *pages,
         ],
         peak_set=peak_sets(),
     )

@@ -10,7 +10,7 @@ rule plots:
             patterns=["{name}.png"],
             caption="../report/plots.rst",
             category="Plots",
-            labels={"peak set": "{peak_set}", "plot": "{name}"},
+            labels=plot_labels,
         ),
     log:
         "logs/{peak_set}/plots.log",

@@ -32,7 +32,8 @@ def read_windows(path) -> pd.DataFrame:
 
 def read_interactions(path) -> pd.DataFrame:
     """An interactions table (``interactions.tsv``) with its name columns as text."""
-    text = {c: str for c in ("peak_set", "window_id", "chrom", "source_name", "target_name", "relation")}
+    text = {c: str for c in ("peak_set", "window_id", "chrom", "source_name", "target_name", "relation",
+                             "substitution")}
     numbers = ("score", "pred_change", "pval", "qval", "ism_epistasis", "window_scale")
     return pd.read_csv(path, sep="\t", comment="#", dtype=text, keep_default_na=False,
                        na_values={c: ["", "NA", "NaN", "nan"] for c in numbers})
@@ -120,8 +121,21 @@ def score_step(windows_tsv, shard: int, genome, model_path, out_h5, *, cfg: dict
         fis, null = (with_window_ids(t.drop(columns=["key"], errors="ignore"), ids) for t in (res.scored.fis, res.null))
         write_shard(out_h5, windows=windows[["window_id", "peak_set", "chrom", "start", "end", "index"]], X=X,
                     importance=res.scored.importance, delta=res.scored.delta, key=res.scored.key, fis=fis, null=null,
-                    mutant_contrib=res.scored.mutant_importance.actual)
+                    mutant_contrib=res.scored.mutant_importance.actual,
+                    per_base=_per_base_maps(res.scored, cfg, len(X), model.length))
     log.info("shard %d: written %s (%.1f s)", shard, out_h5, time.time() - t0)
+
+
+def _per_base_maps(scored, cfg: dict, n_windows: int, length: int):
+    """Mode per_base: the shard's 2018 per-base maps (:func:`dfim.maps.per_base_window_maps`), else None."""
+    el = cfg["elements"]
+    if el["mode"] != "per_base" or not n_windows:
+        return None
+    from .elements import per_base_window
+    from .maps import per_base_window_maps
+
+    return per_base_window_maps(scored.delta, scored.key, n_windows, per_base_window(length, el["per_base_width"]),
+                                el["per_base_width"], absolute=cfg["map"]["absolute"], channels=cfg["map"]["channels"])
 
 
 @contextmanager

@@ -258,3 +258,44 @@ def tracks_step(interactions_tsv, shard_paths, fai, bedpe_out, bed_out, bigwig_o
     write_bigwig(bigwig_out, sizes, runs)
     log.info("tracks: %d calls (q < %g) in %s, %d elements in %s, %d windows (%d bases) in %s", len(bedpe), alpha,
              bedpe_out, len(elements), bed_out, len(chroms), sum(len(r[2]) for r in runs), bigwig_out)
+
+
+def element_by_base_step(interactions_tsv, windows_tsv, shard_paths, fai, out_h5, bigwig_dir, plot_dir, *,
+                         top: int = 4):
+    """The element-by-base profiles of the top ``top`` interactions (:func:`dfim.tables.top_rows`:
+    by q, then |score|): ``element_by_base.h5`` (:func:`dfim.store.write_element_by_base`), one
+    bigWig per row in ``bigwig_dir`` and one figure per row in ``plot_dir``
+    (:func:`dfim.plots_by_base.plot_element_by_base`), named by :func:`dfim.tracks.call_file_name`."""
+    from .genome import read_fai
+    from .plots_by_base import plot_element_by_base
+    from .store import read_source_response, write_element_by_base
+    from .tables import top_rows
+    from .tracks import call_file_name, write_bigwig
+
+    for d in (bigwig_dir, plot_dir):
+        os.makedirs(d, exist_ok=True)
+    table = read_interactions(interactions_tsv)
+    calls = top_rows(table, top)
+    shard_of = read_windows(windows_tsv).set_index("window_id")["shard"]
+    sizes = read_fai(fai)
+    responses, importances = [], []
+    for row in calls.to_dict("records"):
+        response, importance = read_source_response(
+            shard_paths[int(shard_of[row["window_id"]])], row["window_id"], row["source_name"],
+            int(row["source_win_start"]), int(row["source_win_end"]), row["task"], row["substitution"])
+        responses.append(response)
+        importances.append(importance)
+        write_bigwig(os.path.join(bigwig_dir, call_file_name(row, ".bw")), sizes,
+                     [(str(row["chrom"]), int(row["window_start"]), response)])
+        sub = f" ({row['substitution']})" if row["substitution"] else ""
+        plot_element_by_base(
+            response, importance, os.path.join(plot_dir, call_file_name(row, ".png")),
+            title=f"{row['source_name']}{sub} \u2192 {row['target_name']} in {row['window_id']}, task {row['task']} "
+                  f"(rank {row['rank']}, q = {row['qval']:.2g})",
+            source=(row["source_win_start"], row["source_win_end"]),
+            target=(row["target_win_start"], row["target_win_end"]))
+    L = len(responses[0]) if responses else 0
+    write_element_by_base(out_h5, calls, np.array(responses, np.float32).reshape(len(calls), L),
+                          np.array(importances, np.float32).reshape(len(calls), L))
+    log.info("element by base: %d top interactions (of %d rows, %d calls) in %s, %s, %s", len(calls), len(table),
+             int((table["qval"] < 0.05).sum()), out_h5, bigwig_dir, plot_dir)

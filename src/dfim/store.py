@@ -49,6 +49,20 @@ no window; ``per_base/`` exists in mode ``per_base`` only
 The indices of ``maps.h5`` are global: they do not restart per shard and do not depend
 on ``shard_size``.
 
+``element_by_base.h5`` (:func:`write_element_by_base`) holds the element-by-base
+profiles of the top ``n`` interactions (config key ``outputs.element_by_base_top``):
+
+==============================  ===================  ==========================================
+``calls/<column>``              (n,)                 their interactions rows
+                                                     (``dfim.tables.INTERACTION_COLUMNS``) + rank
+``response``                    (n, L) float32       Σ_c |Δ| over the whole window when the row's
+                                                     source is perturbed (source masked; per_base:
+                                                     the row's substitution), for the row's task
+``importance``                  (n, L) float32       the window's actual contributions summed
+                                                     over A, C, G, T, for the row's task
+``coords_chrom/start/end``      (n,)                 the window of each row (0-based half-open)
+==============================  ===================  ==========================================
+
 Every file is written under a temporary name and renamed when complete, so a killed
 job never leaves a half-written file under its final name.
 """
@@ -263,6 +277,21 @@ def gather_maps(shard_paths, out_path, interactions: pd.DataFrame) -> None:
                 _append(out, f"mutants/{col}", v.astype(str).astype(object) if v.dtype.kind in "OU" else v, 0)
             n_total += len(w)
         out.attrs["n_windows"] = n_total
+
+
+def write_element_by_base(path, calls: pd.DataFrame, response: np.ndarray, importance: np.ndarray) -> None:
+    """Write ``element_by_base.h5`` (see the module docstring): ``calls`` rows with their
+    ``response`` and ``importance`` tracks ``(n, L)``."""
+    with atomic_h5(path) as f:
+        f.attrs["response"] = ("sum over channels of |A(X) - A(X_s)| at every base of the window, the source "
+                               "masked (METHOD.md, element by base)")
+        write_table(f.create_group("calls"), calls)
+        L = response.shape[1] if response.ndim == 2 else 0
+        f.create_dataset("response", data=np.asarray(response, np.float32).reshape(len(calls), L), **_GZ)
+        f.create_dataset("importance", data=np.asarray(importance, np.float32).reshape(len(calls), L), **_GZ)
+        f.create_dataset("coords_chrom", data=np.asarray(calls["chrom"].astype(str), dtype=object), dtype=_STR)
+        f.create_dataset("coords_start", data=calls["window_start"].to_numpy(np.int64))
+        f.create_dataset("coords_end", data=calls["window_end"].to_numpy(np.int64))
 
 
 def _append(f: h5py.File, name: str, arr: np.ndarray, axis: int) -> None:

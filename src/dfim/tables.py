@@ -67,6 +67,16 @@ def interactions_table(fis: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame
                              ascending=[True, True, True, False, True, True, True], kind="stable")
 
 
+def top_rows(table: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The ``n`` best rows of an interactions table: by ``qval`` (untested rows last), then
+    ``|score|`` (largest first), then the table's own order; ``rank`` (1, 2, ...) added."""
+    order = pd.DataFrame({"q": table["qval"].to_numpy(float), "s": -np.abs(table["score"].to_numpy(float)),
+                          "i": np.arange(len(table))}).sort_values(["q", "s", "i"], na_position="last", kind="stable")
+    top = table.iloc[order["i"].to_numpy()[: max(0, int(n))]].reset_index(drop=True)
+    top.insert(0, "rank", np.arange(1, len(top) + 1))
+    return top
+
+
 def fis_rows(table: pd.DataFrame) -> pd.DataFrame:
     """The interactions table with its in-window intervals and names under the FIS
     rows' names (``mut_*``, ``resp_*``), as :mod:`dfim.calls` reads them."""

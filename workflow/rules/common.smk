@@ -20,6 +20,9 @@ PLOTS = "results/{peak_set}/plots"
 TRACKS_BEDPE = "results/{peak_set}/tracks/interactions.bedpe"
 TRACKS_ELEMENTS = "results/{peak_set}/tracks/elements.bed"
 TRACKS_IMPORTANCE = "results/{peak_set}/tracks/importance.bw"
+ELEMENT_BY_BASE = "results/{peak_set}/element_by_base.h5"
+ELEMENT_BY_BASE_TRACKS = "results/{peak_set}/tracks/element_by_base"
+ELEMENT_BY_BASE_PLOTS = "results/{peak_set}/element_by_base"
 
 
 def check_config_at_parse():
@@ -93,6 +96,9 @@ def final_outputs():
             TRACKS_BEDPE,
             TRACKS_ELEMENTS,
             TRACKS_IMPORTANCE,
+            ELEMENT_BY_BASE,
+            ELEMENT_BY_BASE_TRACKS,
+            ELEMENT_BY_BASE_PLOTS,
         ],
         peak_set=peak_sets(),
     )

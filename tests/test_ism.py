@@ -45,3 +45,25 @@ def test_epistasis_matches_the_algebra(tmp_path, rng, c):
     # the single-mutant ISM is the algebra's too: f(x) - f(x_s) = d1 * (a + c * m2(x))
     m2 = (X[:, S2 : S2 + W] * w2).sum((1, 2))
     np.testing.assert_allclose(prediction_change(f_x, f_s, key["seq"])[0], d1 * (0.5 + c * m2), rtol=1e-4, atol=1e-5)
+
+
+def test_epistasis_with_a_chosen_source_mutant_per_task(tmp_path, rng):
+    """per_base sources have 3 mutants a position: each task's row uses the one it names."""
+    c = 0.7
+    w1, w2 = rng.normal(size=(W, 4)).astype(np.float32), rng.normal(size=(W, 4)).astype(np.float32)
+    path, W1, W2 = motif_pair_model(L, w1, w2, S1, S2, 0.5, -0.3, c, tmp_path / "m.h5")
+    model = load_model(path)
+    X = random_onehot(rng, 1, L)
+    specs = MutationSpecs.from_dict({"s": {"seq": 0, "mut_start": S1 + 1, "mut_end": S1 + 2, "mut_name": "b",
+                                           "resp_start": [S2], "resp_end": [S2 + W], "resp_names": ["m2"]}})
+    mutants, key = generate_mutants_and_key(X, specs, strategy="per_base")
+    tasks = [0, 0]  # the same output twice, each row computed with another substitution
+    f_x, f_s = outputs(model, X, tasks), outputs(model, mutants, tasks)
+    chosen = np.array([[2], [1]])
+    e = double_mutant_epistasis(model, X, specs, mutants, key, f_x, f_s, tasks, source_mutant=chosen)
+    g = gc_background(0.46)
+    d2 = (X[0, S2 : S2 + W] * w2).sum() - (g * w2).sum()
+    for t, m in enumerate(chosen[:, 0]):
+        d1 = ((X[0] - mutants[m]) * W1).sum()
+        assert e[t, 0] == pytest.approx(c * d1 * d2, rel=1e-4, abs=1e-5)
+    assert e[0, 0] != pytest.approx(e[1, 0])

@@ -103,3 +103,67 @@ def test_window_map_orders_sources_and_targets_by_position():
     M, s, t = labelled_matrix(src, tgt, [1.0, 2.0, 3.0], source_order=order, target_order=order)
     assert s == t == order
     assert M[1, 0] == 1.0 and M[1, 2] == 2.0 and M[0, 1] == 3.0 and np.isnan(np.diag(M)).all()
+
+
+def test_per_element_score_of_per_base_mutants_is_the_max_over_substitutions():
+    from dfim.mutants import generate_mutants_and_key
+    from dfim.sequences import one_hot
+
+    X = one_hot(["ACGNAC"])
+    specs = MutationSpecs.from_dict({
+        "s": {"seq": 0, "mut_start": 1, "mut_end": 2, "resp_start": [1, 4], "resp_end": [2, 5]},
+        "n": {"seq": 0, "mut_start": 3, "mut_end": 4, "resp_start": [4], "resp_end": [5]},
+    })
+    _, key = generate_mutants_and_key(X, specs, strategy="per_base")
+    assert list(key["spec"]) == [0, 0, 0, 1, 1, 1, 1]  # C -> A, G, T; N -> A, C, G, T
+    delta = np.zeros((2, 7, 6, 4), np.float32)
+    delta[0, [0, 1, 2], 4, 1] = [1.0, -5.0, 2.0]  # task 0: C>G gives |Δ| 5
+    delta[1, [0, 1, 2], 4, 3] = [4.0, 0.5, -1.0]  # task 1: C>A gives 4
+    delta[:, 3:, 4, 0] = 9.0  # the N position: no substitution, no score
+    fis = compute_dfim(delta, key, specs, tasks=[0, 1]).set_index(["task", "spec", "resp_start"])
+    assert fis.loc[(0, 0, 4), "score"] == pytest.approx(5.0) and fis.loc[(0, 0, 4), "mutant"] == 1
+    assert fis.loc[(1, 0, 4), "score"] == pytest.approx(4.0) and fis.loc[(1, 0, 4), "mutant"] == 0
+    assert np.isnan(fis.loc[(0, 0, 1), "score"])  # the diagonal
+    assert np.isnan(fis.loc[(0, 1, 4), "score"]) and np.isnan(fis.loc[(1, 1, 4), "score"])
+
+
+def test_per_base_window_maps_layout_summary_and_nan():
+    from dfim.elements import per_base_specs, per_base_window
+    from dfim.maps import per_base_maps, per_base_window_maps
+    from dfim.mutants import generate_mutants_and_key
+    from dfim.sequences import one_hot
+
+    X = one_hot(["AACGTNCA", "GGGTTTAA"])
+    start = per_base_window(8, 4)
+    assert start == 2
+    specs = per_base_specs(pd.DataFrame({"window_id": ["w0", "w1"]}), 8, 4)
+    _, key = generate_mutants_and_key(X, specs, strategy="per_base")
+    delta = np.zeros((1, len(key), 8, 4), np.float32)
+    # mutant j changes every position by (j + 1) on channel 2, and position 0 (outside the sub-window) by 100
+    delta[0, :, :, 2] = (np.arange(len(key)) + 1)[:, None]
+    delta[0, :, 0, 2] = 100.0
+    delta = np.where(np.arange(8)[None, None, :, None] == key["pos"].to_numpy()[None, :, None, None], 0.0, delta)
+    out = per_base_window_maps(delta, key, 2, start, 4)
+    full, summary = out["delta"], out["summary"]
+    assert full.shape == (1, 2, 4, 4, 4, 4, 4) and summary.shape == (1, 2, 4, 4)
+    np.testing.assert_array_equal(out["positions"], [2, 3, 4, 5])
+    # window 0, sub-window base 0 is position 2, a C: its mutants (to A, G, T) are rows 0, 1, 2 of the key
+    np.testing.assert_array_equal(full[0, 0, 0, 1, [0, 2, 3], 1, 2], [1, 2, 3])
+    np.testing.assert_array_equal(full[0, 0, 0, 1, [0, 2, 3], 1, 0], [0, 0, 0])
+    assert np.isnan(full[0, 0, 0, 0]).all() and np.isnan(full[0, 0, 0, 1, 1]).all()  # not observed / o == m
+    assert np.isnan(full[0, 0, 0, :, :, 0]).all()  # the diagonal
+    assert np.isnan(full[0, 0, 3]).all() and np.isnan(summary[0, 0, 3]).all()  # position 5 holds N
+    assert np.isnan(np.diagonal(summary, axis1=2, axis2=3)).all()
+    np.testing.assert_array_equal(summary[0, 0, 0, 1:], [3, 3, 3])  # the largest of its 3 substitutions
+    # the per-(source, target) maps say the same off the diagonal
+    for (j, t), m in per_base_maps(delta, key, specs).items():
+        spec = specs[j]
+        n, p, i = int(spec.seq), spec.mut_start - start, spec.resp_start[t] - start
+        if p != i:
+            np.testing.assert_array_equal(m["summary"][:, 0, 0], summary[:, n, p, i])
+    # and the per-element table's score is the summary
+    fis = compute_dfim(delta, key, specs)
+    tested = fis.dropna(subset=["score"])
+    got = summary[0, tested["seq"], tested["mut_start"] - start, tested["resp_start"] - start]
+    np.testing.assert_array_equal(tested["score"].to_numpy(), got)
+    assert len(tested) == 2 * 4 * 3 - 3  # 4 x 4 bases per window, less the diagonals and the N source

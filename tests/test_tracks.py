@@ -25,6 +25,7 @@ def interactions():
         "source_win_end": s[2] - ws, "target_name": g[0], "target_start": g[1], "target_end": g[2],
         "target_win_start": g[1] - ws, "target_win_end": g[2] - ws, "score": sc, "pred_change": 0.0,
         "pval": q, "qval": q, "ism_epistasis": e, "window_scale": 1.0, "relation": "interaction",
+        "substitution": "",
     } for c, ws, s, g, sc, q, e in rows])
     return t[list(INTERACTION_COLUMNS)]
 

@@ -77,8 +77,74 @@ def test_end_to_end_browser_tracks(tiny_run):
     with pyBigWig.open(str(tracks / "importance.bw")) as bw:
         assert set(bw.chroms()) == {"chr1", "chr2"}
         assert np.isfinite(bw.values(w["chrom"], int(w["start"]), int(w["end"]))).all()
+    assert len(list((tracks / "element_by_base").glob("top*.bw"))) == min(4, len(inter))
+    assert len(list((out / "element_by_base").glob("top*.png"))) == min(4, len(inter))
     log = (tiny_run / "logs" / "tiny" / "score_shard" / "0.log").read_text()
     assert "shard 0: scoring done" in log and "s elapsed" in log
+
+
+@pytest.fixture(scope="module")
+def per_base_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("wf_per_base")
+    make_inputs(root, mode="per_base", extra={"elements": {"mode": "per_base", "per_base_width": 6},
+                                              "outputs": {"element_by_base_top": 2}})
+    run_smk(root, "--cores", "2")
+    return root
+
+
+def test_per_base_mode_writes_the_2018_per_base_maps(per_base_run):
+    """Each base of the 6-bp sub-window (47-53) mutated to its 3 other bases: the table's rows
+    are the L x L summary (max over the substitutions), and maps.h5 keeps the 5-D deltas."""
+    import h5py
+
+    out = per_base_run / "results" / "tiny"
+    inter = pd.read_csv(out / "interactions.tsv", sep="\t")
+    assert tuple(inter.columns) == INTERACTION_COLUMNS
+    assert len(inter) == 6 * 6 * 5  # windows x (source, target) base pairs off the diagonal
+    assert inter["substitution"].str.fullmatch(r"[ACGT]>[ACGT]").all()
+    assert (inter["source_win_end"] - inter["source_win_start"] == 1).all() and inter["pval"].notna().all()
+    with h5py.File(out / "maps.h5") as f:
+        delta, summary = f["per_base/delta"][()], f["per_base/summary"][()]
+        start = int(f["per_base/positions"][0])
+        wid = list(f["window_id"][()].astype(str))
+        seqs = f["input_seqs"][()]
+        mutants = {c: f[f"mutants/{c}"][()] for c in ("mutant", "seq", "pos", "orig_base", "new_base")}
+        tracks = f["delta_tracks"][()]
+    assert start == 47 and delta.shape == (1, 6, 6, 4, 4, 6, 4) and summary.shape == (1, 6, 6, 6)
+    n = np.array([wid.index(w) for w in inter["window_id"]])
+    p, i = inter["source_win_start"] - start, inter["target_win_start"] - start
+    np.testing.assert_allclose(inter["score"], summary[0, n, p, i], rtol=1e-5)
+    # the named substitution is the one whose channel-summed |delta| is the summary
+    o = seqs[n, inter["source_win_start"]].argmax(-1)
+    m = inter["substitution"].str[2].map("ACGT".index).to_numpy()
+    np.testing.assert_allclose(np.abs(delta[0, n, p, o, m, i]).sum(-1), inter["score"], rtol=1e-5)
+    assert np.isnan(np.diagonal(summary, axis1=2, axis2=3)).all()
+
+    # element by base: the top 2 rows' responses over the whole window, as HDF5, bigWig and figures
+    import pyBigWig
+
+    with h5py.File(out / "element_by_base.h5") as f:
+        response = f["response"][()]
+        calls = pd.DataFrame({c: f[f"calls/{c}"][()] for c in ("rank", "window_id", "source_win_start",
+                                                               "substitution", "window_start", "chrom")})
+    assert response.shape == (2, 100) and list(calls["rank"]) == [1, 2]
+    best = inter.sort_values(["qval", "score"], ascending=[True, False], kind="stable").iloc[0]
+    row = calls.iloc[0]
+    assert row["window_id"].decode() == best["window_id"] and row["substitution"].decode() == best["substitution"]
+    sub = best["substitution"]
+    k = np.flatnonzero((mutants["seq"] == wid.index(best["window_id"])) & (mutants["pos"] == best["source_win_start"])
+                       & (mutants["orig_base"].astype(str) == sub[0]) & (mutants["new_base"].astype(str) == sub[2]))
+    np.testing.assert_allclose(response[0], tracks[0, mutants["mutant"][k[0]]], rtol=1e-6)
+    assert response[0, best["source_win_start"]] == 0 and response[0].max() > 0  # the source is masked
+    bigwigs = sorted((out / "tracks" / "element_by_base").glob("*.bw"))
+    pngs = sorted((out / "element_by_base").glob("*.png"))
+    assert [b.name.split("_")[0] for b in bigwigs] == ["top1", "top2"] and len(pngs) == 2
+    with pyBigWig.open(str(bigwigs[0])) as bw:
+        assert set(bw.chroms()) == {"chr1", "chr2"}
+        ws = int(row["window_start"])
+        got = np.array(bw.values(row["chrom"].decode(), ws, ws + 100))
+        np.testing.assert_allclose(got, response[0], rtol=1e-6)
+        assert np.isnan(bw.values(row["chrom"].decode(), ws - 5, ws)).all()  # nothing outside the window
 
 
 def test_rerun_is_a_no_op(tiny_run):

@@ -9,7 +9,9 @@ Modes (config key ``elements.mode``):
   (hits sharing bases are one feature; the diagonal is NaN);
 * ``bed``: user element BED files (genomic coordinates) for sources and targets; a
   target that shares bases with its source is not tested against it;
-* ``per_base``: every base of a central sub-window is a source and a target;
+* ``per_base``: every base of a central sub-window (:func:`per_base_window`) is a
+  1-bp source and a target; the workflow mutates each to its 3 other bases (strategy
+  ``per_base``) and keeps the 2018 per-base maps (:func:`dfim.maps.per_base_window_maps`);
 * ``variants``: SNVs of a VCF inside the windows are sources (mutated to the ALT
   allele) and the window's motif instances are targets (variant × motif); a variant
   inside a motif is reported as its disruption (:func:`relations`), not tested.
@@ -120,11 +122,16 @@ def summit_specs(windows: pd.DataFrame, width: int, summit_width: int = 10) -> M
     return MutationSpecs(rows)
 
 
-def per_base_specs(windows: pd.DataFrame, width: int, sub_width: int = 20) -> MutationSpecs:
-    """Each base of a central ``sub_width`` bp sub-window against each other base."""
+def per_base_window(width: int, sub_width: int = 20) -> int:
+    """Start of the central ``sub_width`` bp sub-window of mode ``per_base`` in a ``width`` bp window."""
     if not 0 < sub_width <= width:
         raise InputError(f"elements.per_base_width must be within 1..{width}, got {sub_width}")
-    a = width // 2 - sub_width // 2
+    return width // 2 - sub_width // 2
+
+
+def per_base_specs(windows: pd.DataFrame, width: int, sub_width: int = 20) -> MutationSpecs:
+    """Each base of a central ``sub_width`` bp sub-window against each other base."""
+    a = per_base_window(width, sub_width)
     rows = []
     for i, w in enumerate(windows["window_id"]):
         _all_pairs(rows, i, w, [(f"b{p}", p, p + 1) for p in range(a, a + sub_width)])

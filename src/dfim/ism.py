@@ -67,7 +67,7 @@ def prediction_change(f_x: np.ndarray, f_s: np.ndarray, seq_of_mutant) -> np.nda
 def double_mutant_epistasis(model, X: np.ndarray, specs: MutationSpecs, mutants: np.ndarray, key: pd.DataFrame,
                             f_x: np.ndarray, f_s: np.ndarray, tasks, *, strategy: str = "gc", gc: float = 0.46,
                             seed: int = 0, target: str = "preactivation", batch_size: int = 256,
-                            n_specs: int | None = None) -> np.ndarray:
+                            n_specs: int | None = None, source_mutant: np.ndarray | None = None) -> np.ndarray:
     """``e(s, t)`` of every (source, target) row of ``specs``, in :func:`dfim.maps.compute_dfim` order.
 
     X : ``(n, L, 4)`` originals; mutants, key : the sources' mutants and key
@@ -76,6 +76,10 @@ def double_mutant_epistasis(model, X: np.ndarray, specs: MutationSpecs, mutants:
     (:func:`outputs`) for the originals and the source mutants, for ``tasks``.
 
     n_specs : only the first ``n_specs`` specs' pairs are computed (the rest stay NaN).
+    source_mutant : optional ``(T, rows)`` mutant of each task's row (the ``mutant`` column
+        of :func:`dfim.maps.compute_dfim`, e.g. the substitution behind a ``per_base``
+        score); ``e`` of that row and task is computed with that source mutant. Default:
+        each source's first mutant for every task.
 
     Returns ``(T, rows)`` float64, NaN on the diagonal and where a target overlaps its source.
     """
@@ -90,7 +94,8 @@ def double_mutant_epistasis(model, X: np.ndarray, specs: MutationSpecs, mutants:
             continue
         for a, b in zip(spec.resp_start, spec.resp_end):
             if j < n_specs and not overlaps(spec.mut_start, spec.mut_end, a, b):
-                pairs.append((n_rows, int(first[j]), row_of[(i, a, b)], a, b, i))
+                used = [int(first[j])] if source_mutant is None else sorted(set(source_mutant[:, n_rows].tolist()))
+                pairs.extend((n_rows, m, row_of[(i, a, b)], a, b, i) for m in used)
             n_rows += 1
     e = np.full((len(tasks), n_rows), np.nan)
     for c in range(0, len(pairs), _CHUNK):
@@ -100,5 +105,11 @@ def double_mutant_epistasis(model, X: np.ndarray, specs: MutationSpecs, mutants:
             d[a:b] = singles[u, a:b]  # the target perturbed exactly as in its single mutant
         f_st = outputs(model, doubles, tasks, target=target, batch_size=batch_size)
         r, m, u, i = (np.array([p[k] for p in chunk]) for k in (0, 1, 2, 5))
-        e[:, r] = (f_x[i] - f_s[m] - f_t[u] + f_st).T
+        vals = (f_x[i] - f_s[m] - f_t[u] + f_st).T  # (T, chunk)
+        if source_mutant is None:
+            e[:, r] = vals
+            continue
+        for t in range(len(tasks)):  # each task keeps the pair computed with its own source mutant
+            mine = source_mutant[t, r] == m
+            e[t, r[mine]] = vals[t, mine]
     return e

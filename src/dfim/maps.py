@@ -9,6 +9,12 @@ Three kinds (METHOD.md, "Feature interaction score (FIS) and maps"):
   delta over the target, ``(n_pos, 4, 4, target_len, 4)`` (NaN where undefined), and
   the L × L summary: max over the 3 substitutions of ``Σ_c |Δ|``;
 * ``element_by_base``: the whole per-position response ``Σ_c |Δ|`` over the target.
+
+A source with several mutants (strategy ``per_base``: 3 per position) has one
+``per_element`` FIS per target: the largest over its mutants of the per-mutant FIS,
+and the row's ``mutant`` names the mutant that gave it (for a 1-bp source and a 1-bp
+target, with the default reductions, that is exactly the L × L summary entry). A
+position holding N has no substitution (as in :func:`per_base_maps`): its FIS is NaN.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ POSITION_REDUCTIONS = {"max": np.max, "sum": np.sum, "mean": np.mean}
 CHANNEL_REDUCTIONS = {"sum": np.sum, "max": np.max}
 
 FIS_COLUMNS = ("task", "spec", "key", "seq", "mut_name", "mut_start", "mut_end",
-               "target", "resp_name", "resp_start", "resp_end", "score")
+               "target", "resp_name", "resp_start", "resp_end", "score", "mutant")
 
 
 def position_track(delta: np.ndarray, *, absolute: bool = True, channels: str = "sum") -> np.ndarray:
@@ -56,7 +62,9 @@ def compute_dfim(delta: np.ndarray, key: pd.DataFrame, specs: MutationSpecs, *, 
     Returns
     -------
     ``per_element``: DataFrame with columns ``FIS_COLUMNS``, one row per (task,
-    source, target), ``score`` NaN on the diagonal.
+    source, target), ``score`` NaN on the diagonal; ``mutant`` is the row of the key
+    whose FIS is ``score`` (a source's only mutant, or for ``per_base`` mutants the
+    substitution with the largest FIS, ties to the first in key order).
     ``per_base``: dict ``(spec, target) -> {"delta": (T, n_pos, 4, 4, len, 4),
     "summary": (T, n_pos, len), "positions": (n_pos,)}``.
     ``element_by_base``: dict ``(spec, target) -> (T, len)`` tracks.
@@ -80,27 +88,43 @@ def compute_dfim(delta: np.ndarray, key: pd.DataFrame, specs: MutationSpecs, *, 
             for t, (a, b) in enumerate(zip(spec.resp_start, spec.resp_end))
         }
     reduce = POSITION_REDUCTIONS[positions]
-    rows, scores = [], []
+    groups = {j: _scored_mutants(g) for j, g in key.groupby("spec", sort=True)}
+    rows, scores, chosen = [], [], []
     for j, spec in enumerate(specs):
-        if j not in first.index:
+        if j not in groups:
             continue
-        mut = first[j]
-        seq = int(key.at[mut, "seq"])
+        first_mut, muts = groups[j]
+        seq = int(key.at[first_mut, "seq"])
         for t, (a, b, name) in enumerate(zip(spec.resp_start, spec.resp_end, spec.resp_names)):
             rows.append((j, spec.key, seq, spec.mut_name, spec.mut_start, spec.mut_end, t, name, a, b))
-            if is_diagonal(spec.mut_start, spec.mut_end, a, b):
+            if is_diagonal(spec.mut_start, spec.mut_end, a, b) or not len(muts):
                 scores.append(np.full(T, np.nan, np.float32))
+                chosen.append(np.full(T, first_mut, np.int64))
             else:
-                scores.append(reduce(track[:, mut, a:b], axis=-1))
-    base = pd.DataFrame(rows, columns=FIS_COLUMNS[1:-1])
+                per_mutant = reduce(track[:, muts, a:b], axis=-1)  # (T, k)
+                best = np.argmax(per_mutant, axis=1)
+                scores.append(per_mutant[np.arange(T), best])
+                chosen.append(muts[best])
+    base = pd.DataFrame(rows, columns=FIS_COLUMNS[1:-2])
     S = np.array(scores, dtype=np.float32).reshape(len(rows), T)
+    M = np.array(chosen, dtype=np.int64).reshape(len(rows), T)
     frames = []
     for ti, task in enumerate(tasks):
         f = base.copy()
         f.insert(0, "task", task)
         f["score"] = S[:, ti]
+        f["mutant"] = M[:, ti]
         frames.append(f)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=FIS_COLUMNS)
+
+
+def _scored_mutants(group: pd.DataFrame):
+    """``(first mutant, mutants scored)`` of one source's key rows: every mutant, but for
+    ``per_base`` mutants those of positions holding N (no substitution) are left out."""
+    muts = group["mutant"].to_numpy(np.int64)
+    if "orig_base" in group and "pos" in group and (group["pos"].to_numpy() >= 0).any():
+        muts = muts[group["orig_base"].isin(list(ALPHABET)).to_numpy()]
+    return int(group["mutant"].iloc[0]), muts
 
 
 def per_base_maps(delta: np.ndarray, key: pd.DataFrame, specs: MutationSpecs) -> dict:
@@ -125,6 +149,63 @@ def per_base_maps(delta: np.ndarray, key: pd.DataFrame, specs: MutationSpecs) ->
                 if np.isfinite(full).any() else np.full((T, len(positions), b - a), np.nan, np.float32)
             out[(j, t)] = {"delta": full, "summary": summary, "positions": positions}
     return out
+
+
+def per_base_window_maps(delta: np.ndarray, key: pd.DataFrame, n_windows: int, start: int, width: int, *,
+                         absolute: bool = True, channels: str = "sum") -> dict:
+    """The 2018 per-base maps of one shard's windows over their sub-window ``[start, start + width)``.
+
+    Mode ``per_base`` (:func:`dfim.elements.per_base_specs`) makes every base ``p`` of the
+    sub-window a 1-bp source, mutated to each of its 3 other bases (strategy
+    ``per_base``), and every other base ``i`` of it a 1-bp target.
+
+    Parameters
+    ----------
+    delta : ``(T, m, L, 4)`` source-masked delta profiles (:func:`dfim.deltas.compute_delta_profiles`).
+    key : the mutant key (columns ``mutant``, ``seq``, ``pos``, ``orig_base``, ``new_base``);
+        rows with ``pos`` outside the sub-window (e.g. null segments) are ignored.
+    n_windows : ``N``, the windows ``key["seq"]`` indexes.
+    absolute, channels : the reductions of :func:`position_track` (the workflow's
+        ``map.absolute`` and ``map.channels``, so the summary is the table's ``score``).
+
+    Returns
+    -------
+    dict with
+    ``delta`` : ``(T, N, W, 4, 4, W, 4)`` float32, ``[t, n, p, o, m, i, c]`` =
+        ``Δ[i, c]`` of the sub-window's ``i``-th base (channel ``c``) when its ``p``-th base
+        is changed from base ``o`` to base ``m`` (ACGT order): METHOD.md's
+        ``(n_sources, 4, 4, resp_len, 4)`` per window and task. NaN where undefined:
+        ``o`` not the observed base, ``m == o``, a position holding N, and ``i == p``
+        (the source's own change is no interaction).
+    ``summary`` : ``(T, N, W, W)`` float32, the L × L summary METHOD.md defines,
+        ``summary[t, n, p, i] = max_{m ≠ o} Σ_c |Δ[i, c]|`` (with the defaults): for each
+        source base ``p`` and target base ``i``, the largest response over the 3
+        substitutions of ``p``. NaN on the diagonal and for a ``p`` holding N.
+    ``positions`` : ``(W,)`` in-window positions of the sub-window.
+    """
+    if delta.ndim == 3:
+        delta = delta[None]
+    T = delta.shape[0]
+    W = int(width)
+    full = np.full((T, n_windows, W, 4, 4, W, 4), np.nan, np.float32)
+    base_idx = {b: i for i, b in enumerate(ALPHABET)}
+    pos = key["pos"].to_numpy(np.int64) if len(key) else np.zeros(0, np.int64)
+    keep = (pos >= start) & (pos < start + W)
+    if len(key):
+        keep &= key["orig_base"].isin(list(ALPHABET)).to_numpy()
+    k = key[keep]
+    if len(k):
+        seq = k["seq"].to_numpy(np.int64)
+        p = k["pos"].to_numpy(np.int64) - start
+        o = k["orig_base"].map(base_idx).to_numpy(np.int64)
+        m = k["new_base"].map(base_idx).to_numpy(np.int64)
+        full[:, seq, p, o, m] = delta[:, k["mutant"].to_numpy(np.int64), start:start + W]
+    diag = np.arange(W)
+    full[:, :, diag, :, :, diag] = np.nan
+    track = position_track(full, absolute=absolute, channels=channels)  # (T, N, W, 4, 4, W)
+    best = np.where(np.isnan(track), -np.inf, track).max(axis=(3, 4))
+    summary = np.where(np.isneginf(best), np.nan, best).astype(np.float32)
+    return {"delta": full, "summary": summary, "positions": np.arange(start, start + W, dtype=np.int64)}
 
 
 def labelled_matrix(sources, targets, scores, *, source_order=None, target_order=None):

@@ -16,6 +16,12 @@ Two kinds (config key ``null.kind``):
     pointing at null sequence ``i * k + j``, and every FIS is recomputed there. Such
     windows carry almost no importance, so on its own this null calls any target with a
     little real importance (bench/results/accuracy.md).
+
+Mode ``per_base`` needs nothing special: its sources are 1-bp, so the random-source
+segments are single element-free bases (outside the sub-window, nearest the source's
+distance to the target), perturbed like the sources (strategy ``per_base``: each of their
+3 substitutions) and scored the same way (the largest of the 3), so the null statistic is
+the observed one at a base that is no element.
 """
 
 from __future__ import annotations

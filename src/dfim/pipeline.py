@@ -29,6 +29,11 @@ from .specs import MutationSpecs
 log = logging.getLogger("dfim")
 
 
+#: element modes whose sources are perturbed one way whatever mutation.strategy says: a
+#: variant to its ALT allele, a base of mode per_base to each of its 3 other bases
+_MODE_STRATEGY = {"variants": "alt", "per_base": "per_base"}
+
+
 @dataclass
 class ScoringOptions:
     """How to score. Every field is a config key of the workflow, and the defaults are
@@ -39,7 +44,7 @@ class ScoringOptions:
     reference: str = "shuffle"        # importance.reference
     n_refs: int = 10                  # importance.n_refs
     gc: float = 0.46                  # importance.gc
-    strategy: str = "gc"              # mutation.strategy ("alt" in mode variants)
+    strategy: str = "gc"              # mutation.strategy ("alt" in mode variants, "per_base" in mode per_base)
     tasks: list = field(default_factory=lambda: [0])  # model.tasks
     target: str = "preactivation"     # model.target
     contributions: str = "actual"     # importance.contributions, or "hypothetical"
@@ -54,7 +59,7 @@ class ScoringOptions:
     def from_config(cls, cfg: dict, threads: int | None = None) -> "ScoringOptions":
         """Options from a validated workflow config (the schema has filled every default)."""
         imp, mp = cfg["importance"], cfg["map"]
-        strategy = "alt" if cfg["elements"]["mode"] == "variants" else cfg["mutation"]["strategy"]
+        strategy = _MODE_STRATEGY.get(cfg["elements"]["mode"], cfg["mutation"]["strategy"])
         return cls(method=imp["method"], backend=imp["backend"], reference=imp["reference"], n_refs=imp["n_refs"],
                    gc=imp["gc"], strategy=strategy, tasks=list(cfg["model"]["tasks"]), target=cfg["model"]["target"],
                    contributions=imp["contributions"], absolute=mp["absolute"], channels=mp["channels"],
@@ -84,7 +89,7 @@ class NullOptions:
 class Scored:
     """Scores of one set of sequences.
 
-    fis : per-element FIS rows (``dfim.maps.FIS_COLUMNS`` + ``pred_change``).
+    fis : per-element FIS rows (``dfim.maps.FIS_COLUMNS`` + ``substitution``, ``pred_change``, ...).
     delta : ``(T, m, L, 4)`` source-masked delta profiles; key : mutant key.
     importance : scores of the originals (None when there are no sequences).
     mutant_importance : scores of the mutants.
@@ -119,7 +124,7 @@ def _unscored(model: SequenceModel, X: np.ndarray, opts: ScoringOptions, scorer,
         imp = compute_importance(model, X, method=opts.method, backend=opts.backend, reference=opts.reference,
                                  tasks=opts.tasks, n_refs=opts.n_refs, gc=opts.gc, seed=opts.seed, ids=ids,
                                  target=opts.target, batch_size=opts.batch_size, scorer=scorer)
-    return Scored(fis=pd.DataFrame(columns=list(FIS_COLUMNS) + ["relation", "window_scale", "pred_change", "ism_epistasis"]), delta=delta,
+    return Scored(fis=pd.DataFrame(columns=list(FIS_COLUMNS) + ["substitution", "relation", "window_scale", "pred_change", "ism_epistasis"]), delta=delta,
                   key=pd.DataFrame(columns=list(KEY_COLUMNS)), importance=imp,
                   mutant_importance=Importance(delta, delta, list(opts.tasks)))
 
@@ -156,19 +161,23 @@ def score_sequences(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, o
     fis = compute_dfim(delta, key, specs, absolute=opts.absolute, channels=opts.channels,
                        positions=opts.positions, tasks=imp.tasks)
     task_row = fis["task"].map({t: i for i, t in enumerate(imp.tasks)}).to_numpy()
+    # the mutant behind each score: a source's only one, or (per_base) the substitution
+    # with the largest FIS, named "C>T"; "" for the other strategies
+    source_mutant = fis["mutant"].to_numpy(np.int64)
+    names = np.where(key["pos"].to_numpy() >= 0, key["orig_base"].astype(str) + ">" + key["new_base"].astype(str), "")
+    fis["substitution"] = names[source_mutant] if len(fis) else []
     fis["relation"] = relations(fis, opts.strategy)
     # the window's top per-base importance: the scale a minimal effect is measured on
     fis["window_scale"] = np.abs(orig.actual).sum(-1).max(-1)[task_row, fis["seq"].to_numpy(int)]
     f_x = outputs(model, X, imp.tasks, target=opts.target, batch_size=opts.batch_size)
     f_s = outputs(model, mutants, imp.tasks, target=opts.target, batch_size=opts.batch_size)
     ism = prediction_change(f_x, f_s, key["seq"].to_numpy())  # (T, m)
-    first = key.groupby("spec")["mutant"].first()
-    fis["pred_change"] = ism[task_row, first.loc[fis["spec"]].to_numpy()]
+    fis["pred_change"] = ism[task_row, source_mutant]
     if epistasis is not False:
         n_specs = None if epistasis is True else int(epistasis)
         e = double_mutant_epistasis(model, X, specs, mutants, key, f_x, f_s, imp.tasks, strategy=opts.strategy,
                                     gc=opts.gc, seed=opts.seed, target=opts.target, batch_size=opts.batch_size,
-                                    n_specs=n_specs)
+                                    n_specs=n_specs, source_mutant=source_mutant.reshape(len(imp.tasks), -1))
         fis["ism_epistasis"] = e.ravel()  # compute_dfim's rows are task-major, like e
     return Scored(fis=fis, delta=delta, key=key, importance=orig, mutant_importance=mut)
 
@@ -181,7 +190,7 @@ def score_null(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, opts: 
     """
     opts = opts or ScoringOptions()
     if not len(specs):
-        return pd.DataFrame(columns=list(FIS_COLUMNS) + ["relation", "window_scale", "pred_change"]).assign(shuffle=[])
+        return pd.DataFrame(columns=list(FIS_COLUMNS) + ["substitution", "relation", "window_scale", "pred_change"]).assign(shuffle=[])
     ids = np.arange(len(X)) if ids is None else np.asarray(ids)
     # seed the null shuffles apart from the reference shuffles of the same window
     N = null_sequences(X, shuffles, seed=opts.seed + 1_000_003, kind=kind, ids=ids)

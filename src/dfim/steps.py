@@ -32,7 +32,8 @@ def read_windows(path) -> pd.DataFrame:
 
 def read_interactions(path) -> pd.DataFrame:
     """An interactions table (``interactions.tsv``) with its name columns as text."""
-    text = {c: str for c in ("peak_set", "window_id", "chrom", "source_name", "target_name", "relation")}
+    text = {c: str for c in ("peak_set", "window_id", "chrom", "source_name", "target_name", "relation",
+                             "substitution")}
     numbers = ("score", "pred_change", "pval", "qval", "ism_epistasis", "window_scale")
     return pd.read_csv(path, sep="\t", comment="#", dtype=text, keep_default_na=False,
                        na_values={c: ["", "NA", "NaN", "nan"] for c in numbers})
@@ -120,8 +121,21 @@ def score_step(windows_tsv, shard: int, genome, model_path, out_h5, *, cfg: dict
         fis, null = (with_window_ids(t.drop(columns=["key"], errors="ignore"), ids) for t in (res.scored.fis, res.null))
         write_shard(out_h5, windows=windows[["window_id", "peak_set", "chrom", "start", "end", "index"]], X=X,
                     importance=res.scored.importance, delta=res.scored.delta, key=res.scored.key, fis=fis, null=null,
-                    mutant_contrib=res.scored.mutant_importance.actual)
+                    mutant_contrib=res.scored.mutant_importance.actual,
+                    per_base=_per_base_maps(res.scored, cfg, len(X), model.length))
     log.info("shard %d: written %s (%.1f s)", shard, out_h5, time.time() - t0)
+
+
+def _per_base_maps(scored, cfg: dict, n_windows: int, length: int):
+    """Mode per_base: the shard's 2018 per-base maps (:func:`dfim.maps.per_base_window_maps`), else None."""
+    el = cfg["elements"]
+    if el["mode"] != "per_base" or not n_windows:
+        return None
+    from .elements import per_base_window
+    from .maps import per_base_window_maps
+
+    return per_base_window_maps(scored.delta, scored.key, n_windows, per_base_window(length, el["per_base_width"]),
+                                el["per_base_width"], absolute=cfg["map"]["absolute"], channels=cfg["map"]["channels"])
 
 
 @contextmanager
@@ -319,3 +333,44 @@ def tracks_step(interactions_tsv, shard_paths, fai, bedpe_out, bed_out, bigwig_o
     write_bigwig(bigwig_out, sizes, runs)
     log.info("tracks: %d calls (q < %g) in %s, %d elements in %s, %d windows (%d bases) in %s", len(bedpe), alpha,
              bedpe_out, len(elements), bed_out, len(chroms), sum(len(r[2]) for r in runs), bigwig_out)
+
+
+def element_by_base_step(interactions_tsv, windows_tsv, shard_paths, fai, out_h5, bigwig_dir, plot_dir, *,
+                         top: int = 4):
+    """The element-by-base profiles of the top ``top`` interactions (:func:`dfim.tables.top_rows`:
+    by q, then |score|): ``element_by_base.h5`` (:func:`dfim.store.write_element_by_base`), one
+    bigWig per row in ``bigwig_dir`` and one figure per row in ``plot_dir``
+    (:func:`dfim.plots_by_base.plot_element_by_base`), named by :func:`dfim.tracks.call_file_name`."""
+    from .genome import read_fai
+    from .plots_by_base import plot_element_by_base
+    from .store import read_source_response, write_element_by_base
+    from .tables import top_rows
+    from .tracks import call_file_name, write_bigwig
+
+    for d in (bigwig_dir, plot_dir):
+        os.makedirs(d, exist_ok=True)
+    table = read_interactions(interactions_tsv)
+    calls = top_rows(table, top)
+    shard_of = read_windows(windows_tsv).set_index("window_id")["shard"]
+    sizes = read_fai(fai)
+    responses, importances = [], []
+    for row in calls.to_dict("records"):
+        response, importance = read_source_response(
+            shard_paths[int(shard_of[row["window_id"]])], row["window_id"], row["source_name"],
+            int(row["source_win_start"]), int(row["source_win_end"]), row["task"], row["substitution"])
+        responses.append(response)
+        importances.append(importance)
+        write_bigwig(os.path.join(bigwig_dir, call_file_name(row, ".bw")), sizes,
+                     [(str(row["chrom"]), int(row["window_start"]), response)])
+        sub = f" ({row['substitution']})" if row["substitution"] else ""
+        plot_element_by_base(
+            response, importance, os.path.join(plot_dir, call_file_name(row, ".png")),
+            title=f"{row['source_name']}{sub} \u2192 {row['target_name']} in {row['window_id']}, task {row['task']} "
+                  f"(rank {row['rank']}, q = {row['qval']:.2g})",
+            source=(row["source_win_start"], row["source_win_end"]),
+            target=(row["target_win_start"], row["target_win_end"]))
+    L = len(responses[0]) if responses else 0
+    write_element_by_base(out_h5, calls, np.array(responses, np.float32).reshape(len(calls), L),
+                          np.array(importances, np.float32).reshape(len(calls), L))
+    log.info("element by base: %d top interactions (of %d rows, %d calls) in %s, %s, %s", len(calls), len(table),
+             int((table["qval"] < 0.05).sum()), out_h5, bigwig_dir, plot_dir)

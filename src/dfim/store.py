@@ -14,11 +14,19 @@ dataset                         shape                meaning
 ``windows/<column>``            (N,)                 window_id, peak_set, chrom, start, end, index
 ``mutants/<column>``            (m,)                 mutant key (``dfim.mutants.KEY_COLUMNS``)
 ``interactions/<column>``       (rows,)              observed FIS rows (``dfim.maps.FIS_COLUMNS``,
-                                                     pred_change, window_id)
+                                                     substitution, pred_change, window_id)
 ``null/<column>``               (rows,)              FIS rows of the shuffled null (+ shuffle)
+``per_base/delta``              (T, N, W, 4, 4, W,   mode per_base: Δ of sub-window base i
+                                4) float32           (channel c) when base p goes o -> m,
+                                                     ``[t, n, p, o, m, i, c]``; NaN where undefined
+``per_base/summary``            (T, N, W, W) float32 mode per_base: the L × L summary
+                                                     ``max_{m≠o} Σ_c |Δ|`` of (p, i); NaN diagonal
+``per_base/positions``          (W,) int64           in-window positions of the W-bp sub-window
 ==============================  ===================  ==========================================
 
-The ``task_*`` datasets and ``delta_tracks`` are absent from a shard with no window.
+The ``task_*`` datasets, ``delta_tracks`` and ``per_base/`` are absent from a shard with
+no window; ``per_base/`` exists in mode ``per_base`` only
+(:func:`dfim.maps.per_base_window_maps` defines it).
 ``maps.h5`` (:func:`gather_maps`) holds, over all shards, ``attrs["n_windows"]`` and:
 
 ==============================  ===================  ==========================================
@@ -33,10 +41,27 @@ The ``task_*`` datasets and ``delta_tracks`` are absent from a shard with no win
 ``mutants/<column>``            (m,)                 mutant key + window_id; ``seq`` indexes N,
                                                      ``mutant`` the m axis of ``delta_tracks``,
                                                      ``spec`` the sources, over all shards
+``per_base/delta``              (T,N,W,4,4,W,4)      mode per_base, as in a shard, N over all shards
+``per_base/summary``            (T, N, W, W) float32 mode per_base, as in a shard, N over all shards
+``per_base/positions``          (W,) int64           in-window positions of the sub-window
 ==============================  ===================  ==========================================
 
 The indices of ``maps.h5`` are global: they do not restart per shard and do not depend
 on ``shard_size``.
+
+``element_by_base.h5`` (:func:`write_element_by_base`) holds the element-by-base
+profiles of the top ``n`` interactions (config key ``outputs.element_by_base_top``):
+
+==============================  ===================  ==========================================
+``calls/<column>``              (n,)                 their interactions rows
+                                                     (``dfim.tables.INTERACTION_COLUMNS``) + rank
+``response``                    (n, L) float32       Σ_c |Δ| over the whole window when the row's
+                                                     source is perturbed (source masked; per_base:
+                                                     the row's substitution), for the row's task
+``importance``                  (n, L) float32       the window's actual contributions summed
+                                                     over A, C, G, T, for the row's task
+``coords_chrom/start/end``      (n,)                 the window of each row (0-based half-open)
+==============================  ===================  ==========================================
 
 Every file is written under a temporary name and renamed when complete, so a killed
 job never leaves a half-written file under its final name.
@@ -86,8 +111,12 @@ def read_table(group: h5py.Group) -> pd.DataFrame:
 
 
 def write_shard(path, *, windows: pd.DataFrame, X: np.ndarray, importance, delta: np.ndarray,
-                key: pd.DataFrame, fis: pd.DataFrame, null: pd.DataFrame, mutant_contrib: np.ndarray) -> None:
-    """Write everything one shard computed (see the module docstring)."""
+                key: pd.DataFrame, fis: pd.DataFrame, null: pd.DataFrame, mutant_contrib: np.ndarray,
+                per_base: dict | None = None) -> None:
+    """Write everything one shard computed (see the module docstring).
+
+    per_base : mode per_base, :func:`dfim.maps.per_base_window_maps` of the shard.
+    """
     with atomic_h5(path) as f:
         f.attrs["tasks"] = list(importance.tasks) if importance is not None else []
         f.create_dataset("input_seqs", data=X, **_GZ)
@@ -96,6 +125,9 @@ def write_shard(path, *, windows: pd.DataFrame, X: np.ndarray, importance, delta
             f.create_dataset("task_contrib_scores", data=importance.actual, **_GZ)
             f.create_dataset("task_mutant_contrib", data=mutant_contrib, **_GZ)
             f.create_dataset("delta_tracks", data=np.abs(delta).sum(-1), **_GZ)
+            if per_base is not None:
+                for name in ("delta", "summary", "positions"):
+                    f.create_dataset(f"per_base/{name}", data=per_base[name], **_GZ)
         write_table(f.create_group("windows"), windows)
         write_table(f.create_group("mutants"), key)
         write_table(f.create_group("interactions"), fis)
@@ -129,6 +161,34 @@ def read_mutant_scores(path, window_id: str, source_start: int, source_end: int,
         orig = f["task_contrib_scores"][ti, seq]
         mutant = f["task_mutant_contrib"][ti, int(row["mutant"].iloc[0])]
     return orig, mutant, row.assign(seq=0)
+
+
+def read_source_response(path, window_id: str, source_name: str, source_start: int, source_end: int, task: int,
+                         substitution: str = ""):
+    """One source's element-by-base response from a shard: ``(response (L,), importance (L,))``.
+
+    ``response`` is the shard's ``delta_tracks`` row of the source's mutant (``Σ_c |Δ|``
+    over the whole window, the source masked: :func:`dfim.maps.compute_dfim` with
+    ``kind="element_by_base"`` and the window as target) for ``task``; for a ``per_base``
+    source, the mutant of ``substitution`` (``"C>T"``), else its first. ``importance`` is
+    the window's actual contributions for ``task`` summed over the 4 channels.
+    """
+    with h5py.File(path, "r") as f:
+        w = read_table(f["windows"])
+        key = read_table(f["mutants"])
+        seq = int(np.flatnonzero(w["window_id"].to_numpy() == window_id)[0])
+        rows = key[(key["seq"] == seq) & (key["mut_name"] == source_name) & (key["mut_start"] == source_start)
+                   & (key["mut_end"] == source_end)]
+        if substitution:
+            o, m = substitution.split(">")
+            rows = rows[(rows["orig_base"] == o) & (rows["new_base"] == m)]
+        if not len(rows):
+            raise KeyError(f"{path}: no mutant of source {source_name} [{source_start}, {source_end}) "
+                           f"{substitution} in window {window_id}")
+        ti = list(f.attrs["tasks"]).index(task)
+        response = f["delta_tracks"][ti, int(rows["mutant"].iloc[0])]
+        importance = f["task_contrib_scores"][ti, seq].sum(-1)
+    return response, importance
 
 
 def read_shard_contrib(path, task_index: int = 0):
@@ -188,6 +248,11 @@ def gather_maps(shard_paths, out_path, interactions: pd.DataFrame) -> None:
                     "delta_tracks": f["delta_tracks"][()],
                 }
                 key = read_table(f["mutants"])
+                if "per_base" in f:
+                    arrays["per_base/delta"] = f["per_base/delta"][()]
+                    arrays["per_base/summary"] = f["per_base/summary"][()]
+                    if "per_base/positions" not in out:
+                        out.create_dataset("per_base/positions", data=f["per_base/positions"][()])
             key["window_id"] = w["window_id"].to_numpy()[key["seq"].to_numpy()] if len(key) else []
             key["seq"] = key["seq"] + n_total
             key["mutant"] = key["mutant"] + n_mutants
@@ -200,6 +265,9 @@ def gather_maps(shard_paths, out_path, interactions: pd.DataFrame) -> None:
             _append(out, "contrib_scores", arrays["contrib_scores"], 0)
             _append(out, "task_hyp_scores", arrays["task_hyp_scores"], 1)
             _append(out, "delta_tracks", arrays["delta_tracks"], 1)
+            for name in ("per_base/delta", "per_base/summary"):
+                if name in arrays:
+                    _append(out, name, arrays[name], 1)
             for col, vals in (("coords_chrom", w["chrom"]), ("coords_start", w["start"]), ("coords_end", w["end"]),
                               ("window_id", w["window_id"])):
                 v = np.asarray(vals)
@@ -209,6 +277,21 @@ def gather_maps(shard_paths, out_path, interactions: pd.DataFrame) -> None:
                 _append(out, f"mutants/{col}", v.astype(str).astype(object) if v.dtype.kind in "OU" else v, 0)
             n_total += len(w)
         out.attrs["n_windows"] = n_total
+
+
+def write_element_by_base(path, calls: pd.DataFrame, response: np.ndarray, importance: np.ndarray) -> None:
+    """Write ``element_by_base.h5`` (see the module docstring): ``calls`` rows with their
+    ``response`` and ``importance`` tracks ``(n, L)``."""
+    with atomic_h5(path) as f:
+        f.attrs["response"] = ("sum over channels of |A(X) - A(X_s)| at every base of the window, the source "
+                               "masked (METHOD.md, element by base)")
+        write_table(f.create_group("calls"), calls)
+        L = response.shape[1] if response.ndim == 2 else 0
+        f.create_dataset("response", data=np.asarray(response, np.float32).reshape(len(calls), L), **_GZ)
+        f.create_dataset("importance", data=np.asarray(importance, np.float32).reshape(len(calls), L), **_GZ)
+        f.create_dataset("coords_chrom", data=np.asarray(calls["chrom"].astype(str), dtype=object), dtype=_STR)
+        f.create_dataset("coords_start", data=calls["window_start"].to_numpy(np.int64))
+        f.create_dataset("coords_end", data=calls["window_end"].to_numpy(np.int64))
 
 
 def _append(f: h5py.File, name: str, arr: np.ndarray, axis: int) -> None:

@@ -3,6 +3,11 @@
 Coordinates are 0-based half-open like BED, genomic (``*_start``/``*_end``) and
 in-window (``*_win_start``/``*_win_end``). Column order is part of the contract: new
 columns are added, existing ones keep their place.
+
+``substitution`` (mode ``per_base``) names the change of the source base that gave the
+row's score, e.g. ``C>T``: the score is the largest over the base's 3 substitutions, and
+``pred_change`` and ``ism_epistasis`` are those of that substitution. It is empty for the
+other modes, whose sources have one mutant.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ INTERACTION_COLUMNS = (
     "source_name", "source_start", "source_end", "source_win_start", "source_win_end",
     "target_name", "target_start", "target_end", "target_win_start", "target_win_end",
     "score", "pred_change", "pval", "qval", "ism_epistasis", "window_scale", "relation",
+    "substitution",
 )
 PAIR_COLUMNS = ("source_name", "target_name", "task", "n_tested", "median_score", "frac_q05", "combined_p", "qval")
 
@@ -55,9 +61,20 @@ def interactions_table(fis: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame
         "ism_epistasis": fis["ism_epistasis"].to_numpy(float),
         "window_scale": fis["window_scale"].to_numpy(float),
         "relation": fis["relation"].to_numpy(),
+        "substitution": fis["substitution"].astype(str).to_numpy() if "substitution" in fis else "",
     })[list(INTERACTION_COLUMNS)]
     return table.sort_values(["task", "qval", "pval", "score", "window_id", "source_win_start", "target_win_start"],
                              ascending=[True, True, True, False, True, True, True], kind="stable")
+
+
+def top_rows(table: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The ``n`` best rows of an interactions table: by ``qval`` (untested rows last), then
+    ``|score|`` (largest first), then the table's own order; ``rank`` (1, 2, ...) added."""
+    order = pd.DataFrame({"q": table["qval"].to_numpy(float), "s": -np.abs(table["score"].to_numpy(float)),
+                          "i": np.arange(len(table))}).sort_values(["q", "s", "i"], na_position="last", kind="stable")
+    top = table.iloc[order["i"].to_numpy()[: max(0, int(n))]].reset_index(drop=True)
+    top.insert(0, "rank", np.arange(1, len(top) + 1))
+    return top
 
 
 def fis_rows(table: pd.DataFrame) -> pd.DataFrame:

@@ -9,6 +9,8 @@ file                      contents
 ``elements.bed``          every scored element instance (a source, a target or both)
 ``importance.bw``         per-base importance: actual contributions of the first task
                           summed over the 4 channels, over every kept window
+``element_by_base/``      one bigWig per top interaction (:func:`call_file_name`): its
+                          element-by-base response Σ_c |Δ| over its window
 ========================  ===============================================================
 
 Coordinates are 0-based half-open, as BED and BEDPE define them. Functions take the
@@ -117,6 +119,20 @@ def importance_intervals(chroms, starts, tracks: np.ndarray, contig_order) -> li
             runs.append((chrom, a, tracks[i, a - int(starts[i]):]))
             covered = end
     return runs
+
+
+def call_file_name(row, suffix: str) -> str:
+    """File name of one ranked interactions row (:func:`dfim.tables.top_rows`):
+    ``top<rank>_<window>_<source>@<start>_<target>@<start>[_<substitution>]<suffix>``, with
+    in-window starts and every character but letters, digits, ``.``, ``@``, ``-`` and ``_`` as ``_``."""
+    import re
+
+    parts = [f"top{int(row['rank'])}", str(row["window_id"]), f"{row['source_name']}@{int(row['source_win_start'])}",
+             f"{row['target_name']}@{int(row['target_win_start'])}"]
+    sub = str(row.get("substitution", "") or "")
+    if sub and sub != "nan":
+        parts.append(sub.replace(">", "to"))
+    return re.sub(r"[^A-Za-z0-9.@_-]+", "_", "_".join(parts)) + suffix
 
 
 def write_bigwig(path, chrom_sizes: dict, runs) -> None:

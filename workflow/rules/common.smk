@@ -22,6 +22,9 @@ TRACKS_ELEMENTS = "results/{peak_set}/tracks/elements.bed"
 TRACKS_IMPORTANCE = "results/{peak_set}/tracks/importance.bw"
 REPORT_PAGES = "results/{peak_set}/report/{page}.html"
 CONFIG_PAGE = "results/config.html"
+ELEMENT_BY_BASE = "results/{peak_set}/element_by_base.h5"
+ELEMENT_BY_BASE_TRACKS = "results/{peak_set}/tracks/element_by_base"
+ELEMENT_BY_BASE_PLOTS = "results/{peak_set}/element_by_base"
 
 
 def check_config_at_parse():
@@ -121,6 +124,9 @@ def final_outputs():
             TRACKS_ELEMENTS,
             TRACKS_IMPORTANCE,
             *pages,
+            ELEMENT_BY_BASE,
+            ELEMENT_BY_BASE_TRACKS,
+            ELEMENT_BY_BASE_PLOTS,
         ],
         peak_set=peak_sets(),
     )

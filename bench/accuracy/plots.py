@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-COLORS = {"rs": "#1b9e77", "rs0": "#66c2a5", "sh0": "#d95f02", "sh": "#fc8d62"}
+COLORS = {"rs": "#1b9e77", "rs0": "#66c2a5", "sh0": "#d95f02", "sh": "#fc8d62", "rsgc": "#7570b3", "rsgc5": "#e7298a"}
 MODEL_COLORS = {"reg_fact": "#1f77b4", "reg_noneither": "#17becf", "additive": "#9467bd", "and": "#d62728",
                 "spacing": "#ff7f0e"}
 

@@ -187,9 +187,10 @@ def write(path, *, argv, quick, settings, motifs, info, rows, results, candidate
       f"`score_windows(..., null=NullOptions(kind=\"random_source\", segments={settings.segments}, "
       f"stride={settings.stride}))`, the 2018 null by `NullOptions(kind=\"dinuc\", shuffles={settings.shuffles})`; "
       "`TestOptions(min_effect=δ, pair_min_effect=δ_pair)` sets the minimal effect (`scale_floor` at its default).\n")
-    w("| key | candidate | null | δ | δ_pair |\n|---|---|---|---|---|")
+    w("| key | candidate | null | reference | K or shuffles | δ | δ_pair |\n|---|---|---|---|---|---|---|")
     for c in candidates:
-        w(f"| `{c.key}` | {c.label} | {c.null_kind} | {c.min_effect} | {c.pair_min_effect} |")
+        w(f"| `{c.key}` | {c.label} | {c.null_kind} | {c.reference} | {c.scoring(settings)[2]} | {c.min_effect} "
+          f"| {c.pair_min_effect} |")
     w("")
     model_rows = rows[~rows["model"].str.startswith("noise")]
     groups = [(m, s) for m, s in info[["model", "seed"]].itertuples(index=False)]

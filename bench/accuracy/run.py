@@ -60,6 +60,13 @@ class Candidate:
     null_kind: str           # "random_source" or "dinuc"
     min_effect: float        # δ of the instance-level test (units of the window scale)
     pair_min_effect: float   # δ of the pair-level test
+    reference: str = "shuffle"   # importance.reference (the FIS themselves change with it)
+    segments: int | None = None  # random-source K; None: the settings' value
+
+    def scoring(self, settings) -> tuple:
+        """What has to be scored for this candidate (candidates that share it share one scoring)."""
+        k = (self.segments or settings.segments) if self.null_kind == "random_source" else settings.shuffles
+        return (self.null_kind, self.reference, k)
 
     def test_options(self):
         from dfim.calls import TestOptions
@@ -72,9 +79,14 @@ CANDIDATES = [
     Candidate("rs0", "random-source null, δ 0", "random_source", 0.0, 0.0),
     Candidate("sh0", "2018 shuffled null, no δ (previous default)", "dinuc", 0.0, 0.0),
     Candidate("sh", "2018 shuffled null, δ 0.01", "dinuc", 0.01, 0.02),
+    Candidate("rsgc", "random-source null, δ 0.01, GC reference", "random_source", 0.01, 0.02, reference="gc"),
+    Candidate("rsgc5", "random-source null (K 5), δ 0.01, GC reference", "random_source", 0.01, 0.02,
+              reference="gc", segments=5),
 ]
 DEFAULT = "rs"
 PREVIOUS = "sh0"
+DEFAULT_CANDIDATE = next(c for c in CANDIDATES if c.key == DEFAULT)
+PREVIOUS_CANDIDATE = next(c for c in CANDIDATES if c.key == PREVIOUS)
 
 
 @dataclass
@@ -131,16 +143,18 @@ def _split_times(messages, total):
     return np.nan, np.nan
 
 
-def score(model, X, specs, ids, null_kind: str, settings: Settings) -> dict:
-    """The product's shard scoring of the windows under one null; times the observed and the null part."""
+def score(model, X, specs, ids, scoring: tuple, settings: Settings) -> dict:
+    """The product's shard scoring of the windows under one (null kind, reference, K); times the observed and
+    the null part."""
     from dfim.pipeline import NullOptions, ScoringOptions, score_windows
 
-    opts = ScoringOptions(method="deeplift", backend="native", reference="shuffle", n_refs=settings.n_refs,
+    null_kind, reference, k = scoring
+    opts = ScoringOptions(method="deeplift", backend="native", reference=reference, n_refs=settings.n_refs,
                           strategy="gc", gc=grammars.GC)
     if null_kind == "random_source":
-        null = NullOptions(kind="random_source", segments=settings.segments, stride=settings.stride)
+        null = NullOptions(kind="random_source", segments=k, stride=settings.stride)
     else:
-        null = NullOptions(kind=null_kind, shuffles=settings.shuffles)
+        null = NullOptions(kind=null_kind, shuffles=k)
     cap = _Capture()
     lg = logging.getLogger("dfim")
     old_level = lg.level
@@ -192,7 +206,7 @@ def evaluate(f: pd.DataFrame, scored: dict, spec, cands, settings) -> tuple[list
     rows, pvals, pair_tables = [], {}, {}
     key = ["task", "seq", "mut_start", "resp_start"]
     for c in cands:
-        s = scored[c.null_kind]
+        s = scored[c.scoring(settings)]
         t = time.perf_counter()
         test = c.test_options()
         called = add_pvalues(s["fis"], s["null"], null_kind=c.null_kind, test=test, seq_col="seq")
@@ -258,10 +272,10 @@ def noise_control(model, settings: Settings, model_name: str, seed: int, timings
     specs = noise_specs(n, L, k, width, 99)
     ids = np.arange(n) + 10**6
     scored = {}
-    for kind in sorted({c.null_kind for c in CANDIDATES}):
-        scored[kind] = score(model, X, specs, ids, kind, settings)
-        timings[f"noise under {model_name} s{seed}: score ({kind})"] = scored[kind]["seconds"]
-    f = truth.annotate(scored["random_source"]["fis"], grammar_pair=("-", "-"), control=True,
+    for sc in sorted({c.scoring(settings) for c in CANDIDATES}):
+        scored[sc] = score(model, X, specs, ids, sc, settings)
+        timings[f"noise under {model_name} s{seed}: score ({' '.join(map(str, sc))})"] = scored[sc]["seconds"]
+    f = truth.annotate(scored[DEFAULT_CANDIDATE.scoring(settings)]["fis"], grammar_pair=("-", "-"), control=True,
                        distractors=[f"E{j + 1}" for j in range(k)])
     rows, pvals, _ = evaluate(f, scored, None, CANDIDATES, settings)
     for r in rows:
@@ -316,21 +330,22 @@ def run_model(spec, seed, settings, motifs, model_dir, timings):
         f"{len(used)} windows, {len(specs)} sources")
     # warm-up (scorer build, tracing) on two windows so that neither timed call pays it
     score(model, X[:2], specs.for_windows(range(2)) if hasattr(specs, "for_windows") else
-          type(specs)([s for s in specs if s.seq < 2]), used[:2], "dinuc", dataclasses.replace(settings, shuffles=1))
+          type(specs)([s for s in specs if s.seq < 2]), used[:2], ("dinuc", "shuffle", 1), settings)
     scored = {}
-    for kind in sorted({c.null_kind for c in CANDIDATES}):
-        scored[kind] = score(model, X, specs, used, kind, settings)
-        timings[f"{spec.name} s{seed}: score ({kind} null)"] = scored[kind]["seconds"]
-        log(f"{spec.name} s{seed}: {kind}: {scored[kind]['seconds']:.1f} s (observed {scored[kind]['t_obs']:.1f}, "
-            f"null {scored[kind]['t_null']:.1f})")
+    for sc in sorted({c.scoring(settings) for c in CANDIDATES}):
+        scored[sc] = score(model, X, specs, used, sc, settings)
+        name = " ".join(map(str, sc))
+        timings[f"{spec.name} s{seed}: score ({name} null)"] = scored[sc]["seconds"]
+        log(f"{spec.name} s{seed}: {name}: {scored[sc]['seconds']:.1f} s (observed {scored[sc]['t_obs']:.1f}, "
+            f"null {scored[sc]['t_null']:.1f})")
     # the observed work is the same in both calls: the random-source null's time is its call's total minus the
     # observed time of the shuffled-null call (same specs, references and double mutants)
-    rs, sh = scored["random_source"], scored["dinuc"]
+    rs, sh = scored[DEFAULT_CANDIDATE.scoring(settings)], scored[PREVIOUS_CANDIDATE.scoring(settings)]
     rs["t_obs"], rs["t_null"] = sh["t_obs"], max(rs["seconds"] - sh["t_obs"], 0.0)
-    fis = scored["random_source"]["fis"]
+    fis = rs["fis"]
     # the observed scores do not depend on the null: both calls must agree
     a = fis.sort_values(["seq", "mut_start", "resp_start"])["score"].to_numpy(float)
-    b = scored["dinuc"]["fis"].sort_values(["seq", "mut_start", "resp_start"])["score"].to_numpy(float)
+    b = sh["fis"].sort_values(["seq", "mut_start", "resp_start"])["score"].to_numpy(float)
     obs_diff = float(np.max(np.abs(a - b))) if len(a) else 0.0
     f = truth.annotate(fis, grammar_pair=tuple(spec.motifs), distractors=spec.distractors,
                        spacing=spec.name == "spacing", max_gap=grammars.MAX_GAP, control=spec.control)
@@ -352,11 +367,14 @@ def run_model(spec, seed, settings, motifs, model_dir, timings):
                 obs_diff=obs_diff, epi_diff=epi_diff,
                 auroc_fis=aucs["fis"][2] if aucs else np.nan, auroc_ism=aucs["ism"][2] if aucs else np.nan,
                 spearman_fis_ism=metrics.spearman(f["score"].to_numpy(float), np.abs(f["e"].to_numpy(float))))
-    for kind, s in scored.items():
+    for sc, s in scored.items():
+        # the default's and the previous default's scorings keep the plain null-kind names the report reads
+        kind = {DEFAULT_CANDIDATE.scoring(settings): "random_source",
+                PREVIOUS_CANDIDATE.scoring(settings): "dinuc"}.get(sc, "_".join(map(str, sc)))
         info[f"seconds_{kind}"] = s["seconds"]
         info[f"t_obs_{kind}"] = s["t_obs"]
         info[f"t_null_{kind}"] = s["t_null"]
-        info[f"mutants_{kind}"] = null_mutants_per_window(kind, s["null"], specs, len(used), settings.shuffles)
+        info[f"mutants_{kind}"] = null_mutants_per_window(sc[0], s["null"], specs, len(used), sc[2])
     for r in rows_:
         r.update(model=spec.name, seed=seed)
     return dict(info=info, rows=rows_, pvals=pvals, pairs=pair_tables, table=f, aucs=aucs, model=model, sweep=sweep)

@@ -88,7 +88,8 @@ def interactions(n=30, n_calls=5, seed=0):
                      "target_end": w + b + 6, "target_win_start": b, "target_win_end": b + 6,
                      "score": float(rng.gamma(2, 0.2)), "pred_change": float(rng.normal()),
                      "pval": float(rng.uniform(0.2, 1)), "qval": float(rng.uniform(0.3, 1)),
-                     "ism_epistasis": float(rng.normal()), "window_scale": 1.0, "relation": "interaction"})
+                     "ism_epistasis": float(rng.normal()), "window_scale": 1.0, "relation": "interaction",
+                     "substitution": ""})
     t = pd.DataFrame(rows)[list(INTERACTION_COLUMNS)]
     calls = rng.choice(n, n_calls, replace=False)
     t.loc[calls, "qval"] = np.linspace(1e-4, 0.04, n_calls)

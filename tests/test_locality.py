@@ -186,8 +186,18 @@ def test_changed_windows_are_checked_against_the_spans(rng):
         changed_windows(X_all, origin, np.array([[0, 0], [0, 0], [6, 12]]))
 
 
-@pytest.mark.parametrize("method,reference", [("deeplift", "gc"), ("grad_x_input", "shuffle")])
-def test_score_sequences_fis_unchanged_with_locality(models, rng, method, reference):
+def test_integrated_gradients_take_the_full_pass_unchanged(models, rng):
+    s = make_scorer(models["demo"], "integrated_gradients", "native", ig_steps=4)
+    X, X_all, origin, spans = dfim_rows(rng, n_orig=2, spans=SPANS[:3])
+    refs = make_references(X, "gc")
+    a = hypothetical_scores(s, X_all, refs, task=0, batch_size=8, origin=origin, spans=spans)
+    assert s.locality_path.startswith("full pass: method integrated_gradients"), s.locality_path
+    np.testing.assert_array_equal(a, hypothetical_scores(s, X_all, refs, task=0, batch_size=8))
+
+
+@pytest.mark.parametrize("method,reference,strategy", [("deeplift", "gc", "gc"), ("grad_x_input", "shuffle", "gc"),
+                                                       ("rescale", "zero", "per_base")])
+def test_score_sequences_fis_unchanged_with_locality(models, rng, method, reference, strategy):
     model = models["deep"]
     X = random_onehot(rng, 3, L)
     spec = {}
@@ -195,14 +205,18 @@ def test_score_sequences_fis_unchanged_with_locality(models, rng, method, refere
         for j, (s, e) in enumerate([(2, 8), (28, 38), (50, 63)]):
             spec[f"s{i}_{j}"] = {"seq": i, "mut_start": s, "mut_end": e, "mut_name": f"m{j}",
                                  "resp_start": [0, 20, 44], "resp_end": [16, 40, 64], "resp_names": ["a", "b", "c"]}
+    if strategy == "per_base":  # 3 mutants per base of each source: fewer, narrower sources
+        spec = {k: dict(v, mut_end=v["mut_start"] + 3) for k, v in list(spec.items())[:4]}
     specs = MutationSpecs.from_dict(spec)
-    opts = ScoringOptions(method=method, reference=reference, n_refs=3, tasks=[0, 1], batch_size=8)
+    opts = ScoringOptions(method=method, reference=reference, n_refs=3, tasks=[0, 1], batch_size=8,
+                          strategy=strategy)
     with opts.scorer(model) as s:
         on = score_sequences(model, X, specs, opts, scorer=s, epistasis=False)
         assert s.locality_path.startswith("local forward"), s.locality_path
         s.locality = False
         off = score_sequences(model, X, specs, opts, scorer=s, epistasis=False)
     assert len(on.fis) == len(off.fis) > 0
+    assert len(on.key) == (36 if strategy == "per_base" else 9)
     a, b = on.fis["score"].to_numpy(), off.fis["score"].to_numpy()
     assert np.abs(a - b).max() <= 1e-5 * np.abs(b).max()
     assert_rows_close(on.mutant_importance.actual[0], off.mutant_importance.actual[0])

@@ -5,7 +5,7 @@ import pytest
 import tf_keras
 from conftest import random_onehot
 from models import branching_cnn
-from test_native_scorer import L, deep_cnn, demo_cnn, dense_head_cnn, wide_cnn
+from test_native_scorer import L, deep_cnn, deep_layers, demo_cnn, dense_head_cnn, wide_cnn
 
 from dfim import MutationSpecs
 from dfim.importance import hypothetical_scores, make_references, make_scorer
@@ -38,7 +38,7 @@ def scorers(models):
 
 
 def dfim_rows(rng, n_orig=5, spans=SPANS, fill=0.25):
-    """Originals followed by mutants (each source set to ``fill``, some randomised), as score_sequences lays them out."""
+    """Originals, then mutants (each source set to ``fill``, or random bases), as score_sequences lays them out."""
     X = random_onehot(rng, n_orig, L)
     muts, origin, sp = [], [], []
     for i in range(n_orig):
@@ -90,6 +90,18 @@ def test_local_forward_on_wide_convolutions_with_fft_gradients(scorers, rng):
     s = scorers("wide", "deeplift")
     X, X_all, origin, spans = dfim_rows(rng, n_orig=3)
     local, full, path = both_ways(s, X_all, make_references(X, "gc"), origin, spans, task=0, batch_size=32)
+    assert path.startswith("local forward"), path
+    assert_rows_close(local, full)
+
+
+def test_local_forward_on_a_keras3_model(tmp_path, rng):
+    """The convolutions' settings are read from Keras 3 layer configs too."""
+    import keras
+
+    deep_layers(keras).save(tmp_path / "deep.keras")
+    s = make_scorer(load_model(tmp_path / "deep.keras"), "deeplift", "native")
+    X, X_all, origin, spans = dfim_rows(rng, n_orig=3)
+    local, full, path = both_ways(s, X_all, make_references(X, "gc"), origin, spans)
     assert path.startswith("local forward"), path
     assert_rows_close(local, full)
 

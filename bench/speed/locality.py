@@ -9,7 +9,8 @@ activations, pooling and the dense layers run on whole tensors, and the input-gr
 pass is the full one (every convolution's gradient as in the native scorer).
 
 Not part of the package: ``bench/speed/run.py`` measures it against the native scorer's
-full pass on the same DFIM batch. Supports chains of Conv1D (stride 1, no dilation;
+full pass on the same DFIM batch. The production version is :mod:`dfim.native.locality`
+(``score_sequences`` uses it automatically; ``bench/speed/locality_prod.py`` measures it). Supports chains of Conv1D (stride 1, no dilation;
 ``same``/``valid``), element-wise activations, MaxPooling1D (valid, stride = pool size),
 batch normalisation, Flatten and Dense; gradient x input and Rescale against one
 shared reference.

@@ -102,7 +102,7 @@ def make_references(X: np.ndarray, kind: str = "gc", *, n_refs: int = 10, gc: fl
 
 
 def hypothetical_scores(scorer, X: np.ndarray, refs: np.ndarray, ref_index=None, *,
-                        task: int = 0, batch_size: int = 256) -> np.ndarray:
+                        task: int = 0, batch_size: int = 256, origin=None, spans=None) -> np.ndarray:
     """Hypothetical scores ``(n, L, 4)`` of ``X (n, L, 4)`` for one task.
 
     refs : ``(n_r, K, L, 4)``; sequence ``i`` is scored against ``refs[ref_index[i]]``
@@ -111,7 +111,13 @@ def hypothetical_scores(scorer, X: np.ndarray, refs: np.ndarray, ref_index=None,
 
     A scorer with a ``hypothetical`` method (the native one) computes this itself,
     running a reference set shared by the batch through the network only once.
+
+    origin, spans : for each row, the row of ``X`` it is a mutant of (-1: an original)
+        and the ``[start, end)`` it changed; a scorer with a ``locality`` attribute (the
+        native one) then computes mutants' forward passes locally where it can
+        (:mod:`dfim.native.locality`), others ignore them.
     """
+    local = {"origin": origin, "spans": spans} if origin is not None and hasattr(scorer, "locality") else {}
     X = np.asarray(X, np.float32)
     n = len(X)
     if len(refs) == 1:  # one reference shared by every sequence
@@ -121,11 +127,11 @@ def hypothetical_scores(scorer, X: np.ndarray, refs: np.ndarray, ref_index=None,
     ref_index = np.asarray(ref_index)
     K = refs.shape[1]
     if getattr(scorer, "reference_free", False):
-        mult = scorer.multipliers(X, None, task, batch_size)
+        mult = scorer.multipliers(X, None, task, batch_size, **local)
         mean_ref = refs.mean(axis=1)[ref_index]
         return mult - (mult * mean_ref).sum(-1, keepdims=True)
     if hasattr(scorer, "hypothetical"):  # native: the whole computation in one compiled pass per batch
-        return scorer.hypothetical(X, refs, ref_index, task, batch_size)
+        return scorer.hypothetical(X, refs, ref_index, task, batch_size, **local)
     out = np.empty_like(X)
     per_chunk = max(1, batch_size // K)
     for i in range(0, n, per_chunk):
@@ -143,7 +149,7 @@ def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", refere
                        tasks=(0,), backend: str = "native", n_refs: int = 10, gc: float = 0.46,
                        seed: int = 0, ids=None, target: str = "preactivation",
                        batch_size: int = 256, threads=None, scorer=None, refs=None,
-                       ref_index=None) -> Importance:
+                       ref_index=None, origin=None, spans=None) -> Importance:
     """Score sequences (originals and mutants alike) for one or more tasks.
 
     Parameters
@@ -164,6 +170,8 @@ def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", refere
     genomics default on the native backend against 10 shuffled references.
     scorer, refs, ref_index : reuse a scorer and a reference set across calls (see
         :func:`hypothetical_scores`).
+    origin, spans : which rows are mutants of which, and where they changed (see
+        :func:`hypothetical_scores`; the native scorer's local forward pass).
 
     Returns
     -------
@@ -179,5 +187,6 @@ def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", refere
         refs = make_references(X, reference, n_refs=n_refs, gc=gc, seed=seed, ids=ids)
     with nullcontext(scorer) if scorer is not None else make_scorer(model, method, backend, target=target,
                                                                     threads=threads) as s:
-        hyp = np.stack([hypothetical_scores(s, X, refs, ref_index, task=t, batch_size=batch_size) for t in tasks])
+        hyp = np.stack([hypothetical_scores(s, X, refs, ref_index, task=t, batch_size=batch_size, origin=origin,
+                                            spans=spans) for t in tasks])
     return Importance(hyp=hyp, actual=hyp * X[None], tasks=tasks)

@@ -129,6 +129,18 @@ def _unscored(model: SequenceModel, X: np.ndarray, opts: ScoringOptions, scorer,
                   mutant_importance=Importance(delta, delta, list(opts.tasks)))
 
 
+def mutant_origins(n: int, key: pd.DataFrame):
+    """For the rows of ``[X; mutants]``: the row each is a mutant of (-1: an original, the first ``n``)
+    and the ``[start, end)`` it changed (its source; one base for ``per_base``), so a scorer can
+    compute mutants' forward passes only where they differ (:mod:`dfim.native.locality`)."""
+    pos = key["pos"].to_numpy(np.int64)
+    start = np.where(pos >= 0, pos, key["mut_start"].to_numpy(np.int64))
+    end = np.where(pos >= 0, pos + 1, key["mut_end"].to_numpy(np.int64))
+    origin = np.concatenate([np.full(n, -1, np.int64), key["seq"].to_numpy(np.int64)])
+    spans = np.concatenate([np.zeros((n, 2), np.int64), np.stack([start, end], 1).reshape(-1, 2)])
+    return origin, spans
+
+
 def score_sequences(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, opts: ScoringOptions | None = None,
                     *, scorer=None, ids=None, epistasis: bool | int = True) -> Scored:
     """Interaction scores of ``X (n, L, 4)`` for ``specs`` (``spec.seq`` indexes ``X``).
@@ -150,9 +162,10 @@ def score_sequences(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, o
     # scored against its original's references so a delta profile compares like with like
     both = np.concatenate([X, mutants]) if len(mutants) else X
     ref_index = np.concatenate([np.arange(len(X)), key["seq"].to_numpy()])
+    origin, spans = mutant_origins(len(X), key)
     with _scorer_for(model, opts, scorer) as s:
         imp = compute_importance(model, both, scorer=s, refs=refs, ref_index=ref_index, tasks=opts.tasks,
-                                 batch_size=opts.batch_size)
+                                 batch_size=opts.batch_size, origin=origin, spans=spans)
     n = len(X)
     orig = Importance(imp.hyp[:, :n], imp.actual[:, :n], imp.tasks)
     mut = Importance(imp.hyp[:, n:], imp.actual[:, n:], imp.tasks)

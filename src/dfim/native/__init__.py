@@ -56,9 +56,18 @@ max-pooling is one step, one XLA-compiled pass over memory each way
 (the last batch is padded), because TensorFlow's kernels round differently for
 different batch sizes and a sequence's scores must not depend on its shard.
 
+Locality: given which rows are mutants of which and where they changed (``origin``,
+``spans``; :func:`dfim.pipeline.score_sequences` passes them), the forward pass of a
+mutant's convolutions is computed only on the window where it differs from its
+original, batched with it, and copied from the original elsewhere
+(:mod:`~dfim.native.locality`): for ``grad_x_input``, and for ``rescale``/``deeplift``
+against one shared reference, on chain CNNs; the same scores to float rounding.
+``NativeScorer.locality = False`` forces the full pass.
+
 Modules: :mod:`~dfim.native.translate` (Keras -> steps), :mod:`~dfim.native.program`
 (step records, forward pass), :mod:`~dfim.native.passes`, :mod:`~dfim.native.kernels`,
 :mod:`~dfim.native.rules` (DeepLIFT), :mod:`~dfim.native.scorer` (``NativeScorer``),
+:mod:`~dfim.native.locality` (mutants' window-only forward pass),
 :mod:`~dfim.native.config` (XLA, threads; the object ``dfim.native.settings``).
 """
 

@@ -29,6 +29,7 @@ from .passes import fuse_relu_pool, genomics_default, pool_before_relu
 from .program import run
 from .rules import rescale_op, revealcancel_op
 from .config import check_xla, set_threads
+from .locality import local_scores
 from .translate import translate
 
 NATIVE_METHODS = ("grad_x_input", "integrated_gradients", "rescale", "deeplift")
@@ -229,6 +230,8 @@ class NativeScorer(Scorer):
         self.target = target
         self.ig_steps = int(ig_steps)
         self.reference_free = method == "grad_x_input"
+        self.locality = True  # mutants' local forward pass where it applies (dfim.native.locality); False: full pass
+        self.locality_path = None  # which path the last call with ``origin`` took, and why
         check_xla()  # now, eagerly: the compiled steps are built while tracing
         self.steps = self._translated(target)
         self._build_functions(target)
@@ -309,12 +312,19 @@ class NativeScorer(Scorer):
         per_row = K * (self.ig_steps if self.method == "integrated_gradients" else 1)
         return max(1, int(batch_size) // per_row)
 
-    def multipliers(self, X: np.ndarray, R: np.ndarray | None, task: int, batch_size: int = 256) -> np.ndarray:
+    def multipliers(self, X: np.ndarray, R: np.ndarray | None, task: int, batch_size: int = 256, *,
+                    origin=None, spans=None) -> np.ndarray:
         """Multipliers of ``task`` at ``X (m, L, 4)`` against references ``R (m, L, 4)``.
 
         ``R`` may be None for ``grad_x_input``. Returns ``(m, L, 4)`` float32.
+        ``origin``, ``spans``: as in :meth:`hypothetical` (reference-free multipliers only).
         """
         import tensorflow as tf
+
+        if origin is not None and R is None:
+            local = local_scores(self, X, origin, spans, task, batch_size)
+            if local is not None:
+                return local
 
         X = np.asarray(X, np.float32)
         t = tf.constant(int(task), tf.int32)
@@ -331,7 +341,7 @@ class NativeScorer(Scorer):
         return np.concatenate(parts) if parts else np.zeros_like(X)
 
     def hypothetical(self, X: np.ndarray, refs: np.ndarray, ref_index: np.ndarray, task: int,
-                     batch_size: int = 256) -> np.ndarray:
+                     batch_size: int = 256, *, origin=None, spans=None) -> np.ndarray:
         """Hypothetical scores ``(n, L, 4)``, averaged over each sequence's ``K`` references.
 
         X : ``(n, L, 4)``; refs : ``(n_r, K, L, 4)``; ref_index : ``(n,)`` row of ``refs``
@@ -341,8 +351,19 @@ class NativeScorer(Scorer):
         Every call runs the same number of rows (the last batch is padded): TensorFlow's
         kernels round differently for different batch sizes, and a sequence's scores
         must not depend on how many others share its shard.
+
+        ``origin`` ``(n,)``: the row of ``X`` each row was mutated from (-1 for an
+        original), ``spans`` ``(n, 2)``: where it was changed, ``[start, end)``. With
+        them, mutants' forward passes are computed only where they differ from their
+        original (:mod:`dfim.native.locality`: one shared reference, chain CNNs), the
+        same scores to float rounding; ``self.locality = False`` forces the full pass.
         """
         import tensorflow as tf
+
+        if origin is not None:
+            local = local_scores(self, X, origin, spans, task, batch_size, refs=np.asarray(refs, np.float32))
+            if local is not None:
+                return local
 
         X = np.asarray(X, np.float32)
         refs = np.asarray(refs, np.float32)

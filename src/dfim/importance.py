@@ -22,6 +22,7 @@ import numpy as np
 from .deeplift_scorer import DEEPLIFT_METHODS, DeepliftScorer
 from .models import ModelError, SequenceModel, load_model
 from .native import NATIVE_METHODS, NativeScorer
+from .progress import advance
 from .sequences import gc_background, shuffled_copies
 
 REFERENCES = ("gc", "zero", "shuffle")
@@ -102,7 +103,7 @@ def make_references(X: np.ndarray, kind: str = "gc", *, n_refs: int = 10, gc: fl
 
 
 def hypothetical_scores(scorer, X: np.ndarray, refs: np.ndarray, ref_index=None, *,
-                        task: int = 0, batch_size: int = 256) -> np.ndarray:
+                        task: int = 0, batch_size: int = 256, progress=None) -> np.ndarray:
     """Hypothetical scores ``(n, L, 4)`` of ``X (n, L, 4)`` for one task.
 
     refs : ``(n_r, K, L, 4)``; sequence ``i`` is scored against ``refs[ref_index[i]]``
@@ -111,6 +112,8 @@ def hypothetical_scores(scorer, X: np.ndarray, refs: np.ndarray, ref_index=None,
 
     A scorer with a ``hypothetical`` method (the native one) computes this itself,
     running a reference set shared by the batch through the network only once.
+
+    progress : a :class:`dfim.progress.Progress` told the rows of every batch, or None.
     """
     X = np.asarray(X, np.float32)
     n = len(X)
@@ -122,10 +125,11 @@ def hypothetical_scores(scorer, X: np.ndarray, refs: np.ndarray, ref_index=None,
     K = refs.shape[1]
     if getattr(scorer, "reference_free", False):
         mult = scorer.multipliers(X, None, task, batch_size)
+        advance(progress, n)  # one call over every row: no batch to report inside it
         mean_ref = refs.mean(axis=1)[ref_index]
         return mult - (mult * mean_ref).sum(-1, keepdims=True)
     if hasattr(scorer, "hypothetical"):  # native: the whole computation in one compiled pass per batch
-        return scorer.hypothetical(X, refs, ref_index, task, batch_size)
+        return scorer.hypothetical(X, refs, ref_index, task, batch_size, progress=progress)
     out = np.empty_like(X)
     per_chunk = max(1, batch_size // K)
     for i in range(0, n, per_chunk):
@@ -136,6 +140,7 @@ def hypothetical_scores(scorer, X: np.ndarray, refs: np.ndarray, ref_index=None,
         mult = scorer.multipliers(xt, rt, task, batch_size)
         hyp = mult - (mult * rt).sum(-1, keepdims=True)
         out[i : i + per_chunk] = hyp.reshape(r.shape).mean(axis=1)
+        advance(progress, len(x))
     return out
 
 
@@ -143,7 +148,7 @@ def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", refere
                        tasks=(0,), backend: str = "native", n_refs: int = 10, gc: float = 0.46,
                        seed: int = 0, ids=None, target: str = "preactivation",
                        batch_size: int = 256, threads=None, scorer=None, refs=None,
-                       ref_index=None) -> Importance:
+                       ref_index=None, progress=None) -> Importance:
     """Score sequences (originals and mutants alike) for one or more tasks.
 
     Parameters
@@ -164,6 +169,7 @@ def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", refere
     genomics default on the native backend against 10 shuffled references.
     scorer, refs, ref_index : reuse a scorer and a reference set across calls (see
         :func:`hypothetical_scores`).
+    progress : a :class:`dfim.progress.Progress` told the rows of every batch, or None.
 
     Returns
     -------
@@ -179,5 +185,6 @@ def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", refere
         refs = make_references(X, reference, n_refs=n_refs, gc=gc, seed=seed, ids=ids)
     with nullcontext(scorer) if scorer is not None else make_scorer(model, method, backend, target=target,
                                                                     threads=threads) as s:
-        hyp = np.stack([hypothetical_scores(s, X, refs, ref_index, task=t, batch_size=batch_size) for t in tasks])
+        hyp = np.stack([hypothetical_scores(s, X, refs, ref_index, task=t, batch_size=batch_size, progress=progress)
+                        for t in tasks])
     return Importance(hyp=hyp, actual=hyp * X[None], tasks=tasks)

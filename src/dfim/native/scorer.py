@@ -331,7 +331,7 @@ class NativeScorer(Scorer):
         return np.concatenate(parts) if parts else np.zeros_like(X)
 
     def hypothetical(self, X: np.ndarray, refs: np.ndarray, ref_index: np.ndarray, task: int,
-                     batch_size: int = 256) -> np.ndarray:
+                     batch_size: int = 256, progress=None) -> np.ndarray:
         """Hypothetical scores ``(n, L, 4)``, averaged over each sequence's ``K`` references.
 
         X : ``(n, L, 4)``; refs : ``(n_r, K, L, 4)``; ref_index : ``(n,)`` row of ``refs``
@@ -341,8 +341,12 @@ class NativeScorer(Scorer):
         Every call runs the same number of rows (the last batch is padded): TensorFlow's
         kernels round differently for different batch sizes, and a sequence's scores
         must not depend on how many others share its shard.
+
+        progress : a :class:`dfim.progress.Progress` told the rows of every batch, or None.
         """
         import tensorflow as tf
+
+        from ..progress import advance
 
         X = np.asarray(X, np.float32)
         refs = np.asarray(refs, np.float32)
@@ -356,6 +360,7 @@ class NativeScorer(Scorer):
             for i in range(0, n, step):
                 m = len(X[i : i + step])
                 out[i : i + m] = fn(padded(X[i : i + step], step), shared, t).numpy()[:m]
+                advance(progress, m)
             return out
         for i in range(0, n, step):
             # mutants share their original's references: run each distinct set through the network once
@@ -363,4 +368,5 @@ class NativeScorer(Scorer):
             m = len(index)
             out[i : i + m] = self._hyp_each(padded(X[i : i + step], step), tf.constant(refs[sets]),
                                             padded(index.astype(np.int32), step), t).numpy()[:m]
+            advance(progress, m)
         return out

@@ -88,13 +88,15 @@ def test_batch_seconds_go_to_the_kinds_of_their_rows():
     t = [0.0]
     p = Progress("shard 0", every=1e9, clock=lambda: t[0])
     p.begin("scoring", {"observed": 4, "null": 4})
-    for step in (1.0, 2.0, 2.0):  # the first batch is the tracing one
+    for step, rows in ((9.0, 4), (2.0, 2), (2.0, 2)):  # the first batch also traces
         t[0] += step
-        p.advance(4 if step == 1.0 else 2)
-    assert p.seconds["first batch (tracing)"] == 1.0
+        p.advance(rows)
+    # the others ran at 1 s a row: the first batch's 4 observed rows get 4 s, tracing the rest
+    assert p.seconds["first batch (tracing)"] == 5.0
+    assert p.seconds["importance, observed"] == 4.0
     assert p.seconds["importance, null"] == 4.0  # rows 4-5 and 6-7: both batches null
     with p.stage("maps, observed + null"):
         t[0] += 8.0
     # 4 observed and 4 null rows: the shared stage splits in half
     assert p.by_kind()["maps, observed"] == 4.0 and p.by_kind()["maps, null"] == 4.0
-    assert p.split_line(20.0).endswith("other 7.00; total 20.00")  # 20 - (1 + 4 + 8)
+    assert p.split_line(30.0).endswith("other 9.00; total 30.00")  # 30 - (5 + 4 + 4 + 8)

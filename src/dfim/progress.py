@@ -10,7 +10,9 @@ job can end its log with where the time went (:meth:`Progress.split_line`).
 A pass may hold rows of several kinds (the originals and observed mutants, then the
 random-source null's segment mutants, in that order): :meth:`Progress.begin` takes
 their row counts, and the seconds of each batch go to the kinds of its rows, a batch
-that straddles two kinds split between them by rows.
+that straddles two kinds split between them by rows. The job's first batch also traces
+and compiles the scorer: at the end of its pass it keeps, as ``first batch (tracing)``,
+only what it took beyond the pass's per-row rate.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class Progress:
         self.seconds: dict[str, float] = {}
         self.rows: dict[str, int] = {}
         self._pass = None
-        self._traced = False
+        self._first = None  # the job's first batch, until its pass gives a per-row rate to compare it with
 
     def add(self, stage: str, seconds: float) -> None:
         """Add ``seconds`` to ``stage`` (stages keep the order they are first seen in)."""
@@ -62,7 +64,7 @@ class Progress:
             self.rows[kind] = self.rows.get(kind, 0) + n
         now = self.clock()
         self._pass = {"name": name, "parts": list(parts.items()), "period": period, "total": period * repeats,
-                      "done": 0, "t0": now, "last": now, "logged": now}
+                      "done": 0, "t0": now, "last": now, "logged": now, "batch_s": 0.0, "batch_rows": 0}
 
     def advance(self, rows: int) -> None:
         """``rows`` more rows of the current pass are scored (call after every batch)."""
@@ -71,18 +73,38 @@ class Progress:
             return
         now = self.clock()
         dt = now - p["last"]
-        if not self._traced:  # the job's first batch also traces and compiles the scorer's functions
+        lo = p["done"]
+        if self._first is None and "first batch (tracing)" not in self.seconds:
+            # the job's first batch also traces and compiles the scorer's functions
+            self._first = (p, lo, rows)
             self.add("first batch (tracing)", dt)
-            self._traced = True
         else:
-            lo = p["done"]
-            for kind, n in _rows_by_kind(lo, lo + rows, p["parts"], p["period"]).items():
-                self.add(f"importance, {kind}", dt * n / rows)
+            self._to_kinds(p, lo, rows, dt)
+            p["batch_s"] += dt
+            p["batch_rows"] += rows
         p["done"] = min(p["total"], p["done"] + rows)
         p["last"] = now
+        if p["done"] >= p["total"]:
+            self._settle_first(p)
         if now - p["logged"] >= self.every or p["done"] >= p["total"]:
             self._log(p, now)
             p["logged"] = now
+
+    def _to_kinds(self, p: dict, lo: int, rows: int, seconds: float) -> None:
+        """``seconds`` of rows ``[lo, lo + rows)`` of pass ``p`` to their kinds, by rows."""
+        for kind, n in _rows_by_kind(lo, lo + rows, p["parts"], p["period"]).items():
+            self.add(f"importance, {kind}", seconds * n / rows)
+
+    def _settle_first(self, p: dict) -> None:
+        """At the end of the first batch's pass: its rows at the pass's per-row rate go to their
+        kinds; only what the first batch took beyond that stays as tracing."""
+        if self._first is None or self._first[0] is not p or not p["batch_rows"]:
+            return
+        _, lo, rows = self._first
+        work = min(self.seconds["first batch (tracing)"], rows * p["batch_s"] / p["batch_rows"])
+        self.seconds["first batch (tracing)"] -= work
+        self._to_kinds(p, lo, rows, work)
+        self._first = None
 
     def _log(self, p: dict, now: float) -> None:
         elapsed = now - p["t0"]

@@ -112,7 +112,8 @@ def score_step(windows_tsv, shard: int, genome, model_path, out_h5, *, cfg: dict
         log.warning("shard %d: %d sources in %d windows (%.0f per window); rows grow as its square: lower "
                     "elements.motif_pvalue or per_base_width", shard, len(specs), len(windows), len(specs) / len(windows))
     null_opts = NullOptions.from_config(cfg)
-    with _stage(shard, "scoring", t0, f"{len(windows)} windows, {len(specs)} sources, null {null_opts.kind}") as counts:
+    with _stage(shard, "scoring", t0, f"{len(windows)} windows, {len(specs)} sources, null {null_opts.kind}",
+                seconds=stages) as counts:
         ts = time.time()
         res = score_windows(model, X, specs, opts, null=null_opts, ids=windows["index"].to_numpy(), progress=progress)
         counts.update({"mutants": len(res.scored.key), "pairs": len(res.scored.fis), "null rows": len(res.null)})
@@ -130,7 +131,7 @@ def score_step(windows_tsv, shard: int, genome, model_path, out_h5, *, cfg: dict
 
 def _log_split(shard: int, stages: dict, progress, total: float) -> None:
     """End the log with where the job's seconds went: the detailed stages, then the split by kind."""
-    log.info("shard %d: stage seconds, detailed: %s", shard, progress.split_line(total))
+    log.info("shard %d: scoring stage seconds, detailed: %s", shard, progress.split_line(stages.get("scoring", 0.0)))
     kinds = progress.by_kind()
 
     def pick(suffix):
@@ -150,7 +151,8 @@ def _log_split(shard: int, stages: dict, progress, total: float) -> None:
     split["other"] = total - sum(split.values())
     log.info("shard %d: stage split (s): %s; total %.2f (importance batches timed one by one, a batch holding "
              "observed and null rows split by rows; mutants, references, maps and single-mutant ISM of a pass "
-             "that holds both split by rows too)", shard, "; ".join(f"{k} {v:.2f}" for k, v in split.items()), total)
+             "that holds both split by rows too; first batch = its seconds beyond the pass's per-row rate)",
+             shard, "; ".join(f"{k} {v:.2f}" for k, v in split.items()), total)
 
 
 @contextmanager

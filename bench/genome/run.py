@@ -135,14 +135,16 @@ def run_config(name: str, overlay: dict, peaks: Path, n: int, args, model: Path)
     (root / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     print(f"[{time.strftime('%H:%M:%S')}] {name}: {n} peaks, shard_size {args.shard_size}", flush=True)
+    load = [os.getloadavg()[0]]
     t = time.perf_counter()
     subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile"),
                     "--configfile", str(root / "config.yaml"), "--workflow-profile", "none",
                     "--directory", str(root), "--cores", str(args.cores), "--quiet"], check=True, env=env)
     wall = time.perf_counter() - t
+    load.append(os.getloadavg()[0])
     print(f"[{time.strftime('%H:%M:%S')}] {name}: done in {wall:.0f} s", flush=True)
     # what only this process saw, so --report-only can rebuild the report from the run directories
-    (root / "run.json").write_text(json.dumps({"name": name, "n_peaks": n, "wall": wall, "cfg": cfg}))
+    (root / "run.json").write_text(json.dumps({"name": name, "n_peaks": n, "wall": wall, "cfg": cfg, "load": load}))
     return load_run(root)
 
 
@@ -196,6 +198,8 @@ def measure(root: Path, peak_set: str) -> dict:
                 sources=sum(lg["sources"] for lg in logs), scored=scored,
                 segments=sum(lg["segments"] for lg in logs), shard_s=shard["s"].to_numpy(float),
                 shard_rss=shard["max_rss"].to_numpy(float), jobs_s=float(bench["s"].sum()),
+                shard_cpu=pd.to_numeric(shard["cpu_time"], errors="coerce").to_numpy(float),
+                shard_load=pd.to_numeric(shard["mean_load"], errors="coerce").to_numpy(float),
                 other_jobs=bench[~bench["job"].str.contains("score_shard")][["job", "s", "max_rss"]])
 
 
@@ -257,8 +261,9 @@ def report(results: list[dict], lin: tuple | None, args, machine: dict) -> str:
                  f"{by[name]['cfg']['importance']}, null {by[name]['cfg']['null']}.")
     L += ["", "## Throughput", "",
           "| config | windows kept | shards | sources / window | sequences scored / window | null sequences / window "
-          "| wall time (s) | windows / s | shard jobs, sum (s) | shard job peak RSS, median / max (MB) |",
-          "|---|---|---|---|---|---|---|---|---|---|"]
+          "| load avg. at start / end | wall time (s) | windows / s | shard jobs, sum (s) | shard CPU-s / window | shard jobs' mean CPU use "
+          "| shard job peak RSS, median / max (MB) |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in main:
         k = max(1, r["kept"])
         scored = sum(r["scored"].values())
@@ -267,17 +272,26 @@ def report(results: list[dict], lin: tuple | None, args, machine: dict) -> str:
         else:
             null_seq = f"{r['scored'].get('scoring (null windows)', 0) / k:.1f} ({r['cfg']['null']['shuffles']} shuffled windows + their sources)"
         L.append(f"| {r['name']} | {r['kept']} | {r['n_shards']} | {r['sources'] / k:.2f} | {scored / k:.1f} | "
-                 f"{null_seq} | {r['wall']:.0f} | {r['kept'] / r['wall']:.3f} | {r['shard_s'].sum():.0f} | "
+                 f"{null_seq} | {r['load'][0]:.2f} / {r['load'][1]:.2f} | {r['wall']:.0f} | {r['kept'] / r['wall']:.3f} | {r['shard_s'].sum():.0f} | "
+                 f"{np.nansum(r['shard_cpu']) / k:.2f} | {np.nanmean(r['shard_load']):.0f} % | "
                  f"{np.median(r['shard_rss']):.0f} / {r['shard_rss'].max():.0f} |")
     if "new" in by and "previous" in by:
         a, b = by["new"], by["previous"]
         ratio = (a["kept"] / a["wall"]) / (b["kept"] / b["wall"])
         L += ["", f"**Speed-up `new` / `previous`** in windows/s of the whole workflow: **{ratio:.2f}x** "
               f"({a['kept'] / a['wall']:.3f} vs {b['kept'] / b['wall']:.3f} windows/s, run back to back). "
-              f"Scoring stages only (observed + null + ISM, per window): "
-              f"{_scoring(b) / _scoring(a):.2f}x."]
+              f"Scoring stages only (observed + null + ISM, per window, wall): "
+              f"{_scoring(b) / _scoring(a):.2f}x. In shard CPU-seconds per window, which other work on the "
+              f"machine slows less than wall time: {_cpu(b) / _cpu(a):.2f}x."]
+    L += ["", "*Shard CPU-s* and *mean CPU use* are Snakemake's benchmark `cpu_time` and `mean_load` of the shard "
+          "jobs: sampled by Snakemake (every second for the first 30 s of a job, then every 30 s), so CPU-s may miss "
+          "up to the last 30 s of a job and peak RSS a short peak. A mean CPU use below 200 % means the job's two "
+          "threads did not have two cores to themselves (other jobs on the machine, or serial Python parts)."]
     L += ["", "*Sequences scored* = rows through the importance scorer (originals + source mutants + null rows), "
-          "from the shard logs' progress lines; each is scored against its window's 10 shuffled references.", ""]
+          "from the shard logs' progress lines; each is scored against its window's 10 shuffled references. Rows are "
+          "not the whole cost: each distinct reference set runs its 10 references forward once per batch it "
+          "appears in, and the shuffled null has 1 + shuffles sets per window (each shuffled copy has its own "
+          "references) where the random-source null has 1.", ""]
     L += ["## Seconds per window, by stage", "",
           "From the stage split each shard job logs at its end (summed over shards, divided by windows kept). "
           "Importance batches are timed one by one; with the random-source null, observed and null rows share a "
@@ -317,6 +331,11 @@ def report(results: list[dict], lin: tuple | None, args, machine: dict) -> str:
               "single jobs (windows, gather, plots, tracks) make the small run relatively dearer."]
     L += projection(main, lin, args)
     return "\n".join(L) + "\n"
+
+
+def _cpu(r: dict) -> float:
+    """Shard CPU-seconds per window (Snakemake's sampled cpu_time)."""
+    return float(np.nansum(r["shard_cpu"])) / max(1, r["kept"])
 
 
 def _scoring(r: dict) -> float:
@@ -364,24 +383,29 @@ def projection(main: list[dict], lin: tuple | None, args) -> list[str]:
             "--linearity for a fixed part)."),
          "The machine was shared (load average above), so the measured seconds, and with them these projections, "
          "are slower than on dedicated cores.", "",
-         "| config | shard-job s / window (measured) | " + " | ".join(SLOTS) + " | one GPU (not measured; bound) |",
+         "Each cell gives two figures: from the measured shard-job wall seconds, and from the shard jobs' CPU-"
+         "seconds / 2 (as if each job's 2 threads had two free cores; optimistic, and by the sampling a little "
+         "low).", "",
+         "| config | shard-job s / window: wall / CPU÷2 (measured) | " + " | ".join(SLOTS)
+         + " | one GPU (not measured; bound) |",
          "|---|---|" + "---|" * len(SLOTS) + "---|"]
     lower = []  # configs whose single jobs showed no growth over the fixed part
     for r in main:
         k = max(1, r["kept"])
         per_window = r["shard_s"].sum() / k
-        per_job = per_window * args.shard_size
+        per_window_cpu = _cpu(r) / 2
         jobs = int(np.ceil(N_PROJECTED / args.shard_size))
         growing = r["other_jobs"]["s"].sum() - fixed
         if growing <= 0:
             lower.append(r["name"])
         singles = fixed + max(0.0, growing) * N_PROJECTED / k
-        cells = [_duration(np.ceil(jobs / slots) * per_job + singles) for slots in SLOTS.values()]
+        cells = [" / ".join(_duration(np.ceil(jobs / slots) * w * args.shard_size + singles)
+                            for w in (per_window, per_window_cpu)) for slots in SLOTS.values()]
         rows = sum(r["scored"].values()) / k
         ref_sets = 1 + (r["cfg"]["null"]["shuffles"] if r["cfg"]["null"]["kind"] != "random_source" else 0)
         gflop = rows * N_REFS * 2 * GFLOP_FORWARD + ref_sets * N_REFS * GFLOP_FORWARD
         gpu_s = gflop * N_PROJECTED / (GPU_ASSUMED_TFLOPS * 1e3)
-        L.append(f"| {r['name']} | {per_window:.2f} | " + " | ".join(cells)
+        L.append(f"| {r['name']} | {per_window:.2f} / {per_window_cpu:.2f} | " + " | ".join(cells)
                  + f" | scoring ≥ {_duration(gpu_s)} ({gflop:.0f} GFLOP / window) + single jobs {_duration(singles)} |")
     if lower:
         L += ["", f"For {', '.join(lower)} the single jobs took no longer than the fitted fixed part (timing noise "

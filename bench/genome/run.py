@@ -200,7 +200,7 @@ def measure(root: Path, peak_set: str) -> dict:
                 shard_rss=shard["max_rss"].to_numpy(float), jobs_s=float(bench["s"].sum()),
                 shard_cpu=pd.to_numeric(shard["cpu_time"], errors="coerce").to_numpy(float),
                 shard_load=pd.to_numeric(shard["mean_load"], errors="coerce").to_numpy(float),
-                other_jobs=bench[~bench["job"].str.contains("score_shard")][["job", "s", "max_rss"]])
+                other_jobs=bench[~bench["job"].str.contains("score_shard")][["job", "s", "max_rss", "cpu_time"]])
 
 
 # ---- the machine ----------------------------------------------------------------------
@@ -322,13 +322,31 @@ def report(results: list[dict], lin: tuple | None, args, machine: dict) -> str:
     if lin:
         small, big = lin
         t_small, t_big = small["shard_s"].sum(), big["shard_s"].sum()
+        c_small, c_big = float(np.nansum(small["shard_cpu"])), float(np.nansum(big["shard_cpu"]))
+        sc_small, sc_big = _scoring(small) * small["kept"], _scoring(big) * big["kept"]
         L += ["", "## Linearity in windows", "",
-              f"`new` on {small['kept']} and {big['kept']} windows (ratio {big['kept'] / max(1, small['kept']):.2f}): "
-              f"shard-job time {t_small:.0f} s and {t_big:.0f} s, ratio {t_big / max(1e-9, t_small):.2f}; the "
-              f"scoring stages alone (observed + null + ISM) ratio {_scoring(big) / max(1e-9, _scoring(small)):.2f}; "
-              f"whole workflow wall {small['wall']:.0f} s and {big['wall']:.0f} s, ratio "
-              f"{big['wall'] / small['wall']:.2f}. Per-shard fixed costs (model load, scorer build, tracing) and the "
-              "single jobs (windows, gather, plots, tracks) make the small run relatively dearer."]
+              f"`new` on {small['kept']} and {big['kept']} windows (ratio {big['kept'] / max(1, small['kept']):.2f}; "
+              "time linear in windows would give the same ratio for the scoring stages, less for whole jobs, which "
+              "carry fixed costs):", "",
+              "| measure | small run | large run | ratio |", "|---|---|---|---|",
+              f"| scoring stages, wall s (observed + null + ISM, from the shard logs) | {sc_small:.0f} | {sc_big:.0f} | "
+              f"{sc_big / max(1e-9, sc_small):.2f} |",
+              f"| shard jobs, CPU-s (sampled) | {c_small:.0f} | {c_big:.0f} | {c_big / max(1e-9, c_small):.2f} |",
+              f"| shard jobs, wall s | {t_small:.0f} | {t_big:.0f} | {t_big / max(1e-9, t_small):.2f} |",
+              f"| whole workflow, wall s | {small['wall']:.0f} | {big['wall']:.0f} | "
+              f"{big['wall'] / small['wall']:.2f} |", "",
+              f"The two runs had load averages {small['load'][0]:.2f} / {small['load'][1]:.2f} and "
+              f"{big['load'][0]:.2f} / {big['load'][1]:.2f} (start / end): wall ratios carry that difference; "
+              "the small run has 1 shard job, the large one "
+              f"{big['n_shards']}, each paying model load, scorer build and tracing once."]
+        ns, nb = small["n_shards"], big["n_shards"]
+        det = ns * big["kept"] - nb * small["kept"]
+        if det:  # cpu = jobs * per_job + windows * per_window, solved from the two runs
+            per_w = (ns * c_big - nb * c_small) / det
+            per_j = (c_small - small["kept"] * per_w) / ns
+            L += ["", f"Solving shard CPU-s = jobs x fixed + windows x per-window from the two runs: fixed "
+                  f"{per_j:.0f} CPU-s per shard job, {per_w:.2f} CPU-s per window (the load-insensitive check of "
+                  "linearity: the per-window part is what grows with windows)."]
     L += projection(main, lin, args)
     return "\n".join(L) + "\n"
 
@@ -354,21 +372,36 @@ N_PROJECTED = 100_000
 SLOTS = {"2-core machine": 1, "one 16-core node": 8, "50 nodes x 16 cores": 400}  # 2-thread shard jobs at a time
 
 
-def single_jobs_fit(lin: tuple | None) -> float:
-    """Seconds of the run's single jobs (windows, validate, gather, plots, tracks) that do not
-    grow with the windows: the intercept of a line through `new`'s two runs, or 0 without them."""
+def single_jobs_fit(lin: tuple | None):
+    """Per single job (windows, validate, gather, plots, tracks: one thread each), a line
+    ``cpu_s = a + b * windows`` through `new`'s two runs (--linearity), slope clipped at 0;
+    None without them."""
     if not lin:
-        return 0.0
+        return None
     (a, b) = lin
-    sa, sb = a["other_jobs"]["s"].sum(), b["other_jobs"]["s"].sum()
-    na, nb = a["kept"], b["kept"]
-    if nb == na:
-        return 0.0
-    return max(0.0, (sa * nb - sb * na) / (nb - na))
+    cpu = {}
+    for r in (a, b):
+        for job, c in zip(r["other_jobs"]["job"], pd.to_numeric(r["other_jobs"]["cpu_time"], errors="coerce")):
+            if "genome_index" not in job:  # made once and shared by the runs
+                cpu.setdefault(job, []).append((r["kept"], float(c)))
+    fits = {}
+    for job, pts in cpu.items():
+        if len(pts) == 2 and pts[0][0] != pts[1][0]:
+            (n0, c0), (n1, c1) = pts
+            slope = max(0.0, (c1 - c0) / (n1 - n0))
+            fits[job] = (max(0.0, c1 - slope * n1), slope)
+    return fits
+
+
+def singles_at(r: dict, fits, n: int) -> float:
+    """Projected seconds of the single jobs at ``n`` windows: the fits, or linear from zero."""
+    if fits:
+        return sum(a + b * n for a, b in fits.values())
+    return float(pd.to_numeric(r["other_jobs"]["cpu_time"], errors="coerce").sum()) * n / max(1, r["kept"])
 
 
 def projection(main: list[dict], lin: tuple | None, args) -> list[str]:
-    fixed = single_jobs_fit(lin)
+    fits = single_jobs_fit(lin)
     L = ["", f"## Projection: {N_PROJECTED:,} peaks", "",
          "An estimate, not a measurement. Shard jobs: the measured wall seconds of the shard jobs per window kept "
          f"(Snakemake benchmark `s`, shard_size {args.shard_size}, so each job's fixed model load, scorer build and "
@@ -378,9 +411,11 @@ def projection(main: list[dict], lin: tuple | None, args) -> list[str]:
          "bandwidth contention between jobs and no scheduler queueing (add the cluster's per-wave latency; "
          "bench/results/slurm.md). Single jobs (windows, validate, gather, plots, tracks; one each, not spread "
          "over nodes): "
-         + (f"a fixed part of {fixed:.0f} s (intercept of `new`'s two runs, --linearity) plus the rest scaled "
-            "linearly with windows." if lin else "scaled linearly with windows from zero (an upper bound; run with "
-            "--linearity for a fixed part)."),
+         + ("for each, a line through its CPU-seconds in `new`'s two runs (--linearity; slope clipped at 0: "
+            + ", ".join(f"{j.removesuffix('.tsv')} {a:.1f} s + {b * 1000:.2f} s per 1000 windows"
+                        for j, (a, b) in fits.items())
+            + "), the same for every config." if fits else "their CPU-seconds scaled linearly with windows from "
+            "zero (an upper bound; run with --linearity for fixed parts)."),
          "The machine was shared (load average above), so the measured seconds, and with them these projections, "
          "are slower than on dedicated cores.", "",
          "Each cell gives two figures: from the measured shard-job wall seconds, and from the shard jobs' CPU-"
@@ -389,16 +424,12 @@ def projection(main: list[dict], lin: tuple | None, args) -> list[str]:
          "| config | shard-job s / window: wall / CPU÷2 (measured) | " + " | ".join(SLOTS)
          + " | one GPU (not measured; bound) |",
          "|---|---|" + "---|" * len(SLOTS) + "---|"]
-    lower = []  # configs whose single jobs showed no growth over the fixed part
     for r in main:
         k = max(1, r["kept"])
         per_window = r["shard_s"].sum() / k
         per_window_cpu = _cpu(r) / 2
         jobs = int(np.ceil(N_PROJECTED / args.shard_size))
-        growing = r["other_jobs"]["s"].sum() - fixed
-        if growing <= 0:
-            lower.append(r["name"])
-        singles = fixed + max(0.0, growing) * N_PROJECTED / k
+        singles = singles_at(r, fits, N_PROJECTED)
         cells = [" / ".join(_duration(np.ceil(jobs / slots) * w * args.shard_size + singles)
                             for w in (per_window, per_window_cpu)) for slots in SLOTS.values()]
         rows = sum(r["scored"].values()) / k
@@ -407,9 +438,6 @@ def projection(main: list[dict], lin: tuple | None, args) -> list[str]:
         gpu_s = gflop * N_PROJECTED / (GPU_ASSUMED_TFLOPS * 1e3)
         L.append(f"| {r['name']} | {per_window:.2f} / {per_window_cpu:.2f} | " + " | ".join(cells)
                  + f" | scoring ≥ {_duration(gpu_s)} ({gflop:.0f} GFLOP / window) + single jobs {_duration(singles)} |")
-    if lower:
-        L += ["", f"For {', '.join(lower)} the single jobs took no longer than the fitted fixed part (timing noise "
-              "at this size), so their single-job share above is a lower bound."]
     L += ["", "GPU column: there is no GPU here, so nothing was measured. It is a FLOP bound for the importance "
           f"passes only: per window, sequences scored x {N_REFS} references x 2 x {GFLOP_FORWARD} GFLOP (forward + "
           f"input gradient of Basset, nominal, bench/results/speed.md) + distinct reference sets x {N_REFS} x "

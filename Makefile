@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= 2
 
-.PHONY: demo run test env bedtools lint clean-demo bench-throughput bench-speed bench-accuracy bench-scale
+.PHONY: demo run test env bedtools lint clean-demo bench-throughput bench-speed bench-accuracy bench-scale bench-genome
 
 env: $(STAMP) bedtools
 
@@ -63,3 +63,8 @@ test-slurm: env
 
 bench-scale: env
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/scale/run.py
+
+# The workflow on Basset-sized windows with motif sources, shipped vs previous defaults
+# (about 25 min on 2 cores); bench/results/genome.md.
+bench-genome: env
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/genome/run.py --linearity

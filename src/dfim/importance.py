@@ -22,6 +22,7 @@ import numpy as np
 from .deeplift_scorer import DEEPLIFT_METHODS, DeepliftScorer
 from .models import ModelError, SequenceModel, load_model
 from .native import NATIVE_METHODS, NativeScorer
+from .progress import advance
 from .sequences import gc_background, shuffled_copies
 
 REFERENCES = ("gc", "zero", "shuffle")
@@ -102,7 +103,7 @@ def make_references(X: np.ndarray, kind: str = "gc", *, n_refs: int = 10, gc: fl
 
 
 def hypothetical_scores(scorer, X: np.ndarray, refs: np.ndarray, ref_index=None, *,
-                        task: int = 0, batch_size: int = 256, origin=None, spans=None) -> np.ndarray:
+                        task: int = 0, batch_size: int = 256, origin=None, spans=None, progress=None) -> np.ndarray:
     """Hypothetical scores ``(n, L, 4)`` of ``X (n, L, 4)`` for one task.
 
     refs : ``(n_r, K, L, 4)``; sequence ``i`` is scored against ``refs[ref_index[i]]``
@@ -116,6 +117,7 @@ def hypothetical_scores(scorer, X: np.ndarray, refs: np.ndarray, ref_index=None,
         and the ``[start, end)`` it changed; a scorer with a ``locality`` attribute (the
         native one) then computes mutants' forward passes locally where it can
         (:mod:`dfim.native.locality`), others ignore them.
+    progress : a :class:`dfim.progress.Progress` told the rows of every batch, or None.
     """
     local = {"origin": origin, "spans": spans} if origin is not None and hasattr(scorer, "locality") else {}
     X = np.asarray(X, np.float32)
@@ -128,10 +130,11 @@ def hypothetical_scores(scorer, X: np.ndarray, refs: np.ndarray, ref_index=None,
     K = refs.shape[1]
     if getattr(scorer, "reference_free", False):
         mult = scorer.multipliers(X, None, task, batch_size, **local)
+        advance(progress, n)  # one call over every row: no batch to report inside it
         mean_ref = refs.mean(axis=1)[ref_index]
         return mult - (mult * mean_ref).sum(-1, keepdims=True)
     if hasattr(scorer, "hypothetical"):  # native: the whole computation in one compiled pass per batch
-        return scorer.hypothetical(X, refs, ref_index, task, batch_size, **local)
+        return scorer.hypothetical(X, refs, ref_index, task, batch_size, progress=progress, **local)
     out = np.empty_like(X)
     per_chunk = max(1, batch_size // K)
     for i in range(0, n, per_chunk):
@@ -142,6 +145,7 @@ def hypothetical_scores(scorer, X: np.ndarray, refs: np.ndarray, ref_index=None,
         mult = scorer.multipliers(xt, rt, task, batch_size)
         hyp = mult - (mult * rt).sum(-1, keepdims=True)
         out[i : i + per_chunk] = hyp.reshape(r.shape).mean(axis=1)
+        advance(progress, len(x))
     return out
 
 
@@ -149,7 +153,7 @@ def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", refere
                        tasks=(0,), backend: str = "native", n_refs: int = 10, gc: float = 0.46,
                        seed: int = 0, ids=None, target: str = "preactivation",
                        batch_size: int = 256, threads=None, scorer=None, refs=None,
-                       ref_index=None, origin=None, spans=None) -> Importance:
+                       ref_index=None, origin=None, spans=None, progress=None) -> Importance:
     """Score sequences (originals and mutants alike) for one or more tasks.
 
     Parameters
@@ -172,6 +176,7 @@ def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", refere
         :func:`hypothetical_scores`).
     origin, spans : which rows are mutants of which, and where they changed (see
         :func:`hypothetical_scores`; the native scorer's local forward pass).
+    progress : a :class:`dfim.progress.Progress` told the rows of every batch, or None.
 
     Returns
     -------
@@ -188,5 +193,5 @@ def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", refere
     with nullcontext(scorer) if scorer is not None else make_scorer(model, method, backend, target=target,
                                                                     threads=threads) as s:
         hyp = np.stack([hypothetical_scores(s, X, refs, ref_index, task=t, batch_size=batch_size, origin=origin,
-                                            spans=spans) for t in tasks])
+                                            spans=spans, progress=progress) for t in tasks])
     return Importance(hyp=hyp, actual=hyp * X[None], tasks=tasks)

@@ -24,6 +24,7 @@ from .maps import FIS_COLUMNS, compute_dfim
 from .models import SequenceModel, load_model
 from .mutants import KEY_COLUMNS, generate_mutants_and_key, transition_alleles
 from .null import null_sequences, null_specs, segment_scores, segment_specs
+from .progress import Progress, stage
 from .specs import MutationSpecs
 
 log = logging.getLogger("dfim")
@@ -115,15 +116,17 @@ def _scorer_for(model, opts: ScoringOptions, scorer):
     return nullcontext(scorer) if scorer is not None else opts.scorer(model)
 
 
-def _unscored(model: SequenceModel, X: np.ndarray, opts: ScoringOptions, scorer, ids) -> Scored:
+def _unscored(model: SequenceModel, X: np.ndarray, opts: ScoringOptions, scorer, ids, progress=None) -> Scored:
     """Sequences without sources: their importance only, and empty maps."""
     T = len(opts.tasks)
     delta = np.zeros((T, 0, model.length, 4), np.float32)
     imp = None
     if len(X):
+        if progress is not None:
+            progress.begin("scoring windows without sources", {"observed": len(X)}, repeats=T)
         imp = compute_importance(model, X, method=opts.method, backend=opts.backend, reference=opts.reference,
                                  tasks=opts.tasks, n_refs=opts.n_refs, gc=opts.gc, seed=opts.seed, ids=ids,
-                                 target=opts.target, batch_size=opts.batch_size, scorer=scorer)
+                                 target=opts.target, batch_size=opts.batch_size, scorer=scorer, progress=progress)
     return Scored(fis=pd.DataFrame(columns=list(FIS_COLUMNS) + ["substitution", "relation", "window_scale", "pred_change", "ism_epistasis"]), delta=delta,
                   key=pd.DataFrame(columns=list(KEY_COLUMNS)), importance=imp,
                   mutant_importance=Importance(delta, delta, list(opts.tasks)))
@@ -142,7 +145,8 @@ def mutant_origins(n: int, key: pd.DataFrame):
 
 
 def score_sequences(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, opts: ScoringOptions | None = None,
-                    *, scorer=None, ids=None, epistasis: bool | int = True) -> Scored:
+                    *, scorer=None, ids=None, epistasis: bool | int = True, progress: Progress | None = None,
+                    kind: str = "observed", null_from: int | None = None) -> Scored:
     """Interaction scores of ``X (n, L, 4)`` for ``specs`` (``spec.seq`` indexes ``X``).
 
     ``epistasis``: also the double-mutant epistasis of every pair (column ``ism_epistasis``,
@@ -152,51 +156,68 @@ def score_sequences(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, o
     ``ids`` are global sequence numbers that seed the shuffled references and random
     mutants, so results do not depend on how sequences are split into shards.
     Sequences without any source still get their importance scores.
+
+    progress : a :class:`dfim.progress.Progress` for progress lines and stage seconds;
+    ``kind`` names the rows in it (``observed``, ``null``); the mutants of specs from
+    ``null_from`` on are counted as ``null`` rows (the random-source segments).
     """
     opts = opts or ScoringOptions()
     if not len(specs):
-        return _unscored(model, X, opts, scorer, ids)
-    mutants, key = generate_mutants_and_key(X, specs, strategy=opts.strategy, gc=opts.gc, seed=opts.seed)
-    refs = make_references(X, opts.reference, n_refs=opts.n_refs, gc=opts.gc, seed=opts.seed, ids=ids)
+        return _unscored(model, X, opts, scorer, ids, progress)
+    label = kind if null_from is None else f"{kind} + null"  # stages whose work serves both kinds of rows
+    with stage(progress, f"mutants and references, {label}"):
+        mutants, key = generate_mutants_and_key(X, specs, strategy=opts.strategy, gc=opts.gc, seed=opts.seed)
+        refs = make_references(X, opts.reference, n_refs=opts.n_refs, gc=opts.gc, seed=opts.seed, ids=ids)
     # originals and mutants go through the model in the same batches; each mutant is
     # scored against its original's references so a delta profile compares like with like
     both = np.concatenate([X, mutants]) if len(mutants) else X
     ref_index = np.concatenate([np.arange(len(X)), key["seq"].to_numpy()])
     origin, spans = mutant_origins(len(X), key)
+    if progress is not None:
+        m_null = 0 if null_from is None else int((key["spec"].to_numpy(int) >= null_from).sum())
+        parts = {kind: len(both) - m_null, "null": m_null} if m_null else {kind: len(both)}
+        name = f"scoring ({kind} windows)" if null_from is None else "scoring observed and random-source null"
+        progress.begin(name, parts, repeats=len(opts.tasks))
     with _scorer_for(model, opts, scorer) as s:
         imp = compute_importance(model, both, scorer=s, refs=refs, ref_index=ref_index, tasks=opts.tasks,
-                                 batch_size=opts.batch_size, origin=origin, spans=spans)
+                                 batch_size=opts.batch_size, origin=origin, spans=spans, progress=progress)
     n = len(X)
     orig = Importance(imp.hyp[:, :n], imp.actual[:, :n], imp.tasks)
     mut = Importance(imp.hyp[:, n:], imp.actual[:, n:], imp.tasks)
     pick = (lambda i: i.actual) if opts.contributions == "actual" else (lambda i: i.hyp)
-    delta = compute_delta_profiles(pick(orig), pick(mut), key)
-    fis = compute_dfim(delta, key, specs, absolute=opts.absolute, channels=opts.channels,
-                       positions=opts.positions, tasks=imp.tasks)
-    task_row = fis["task"].map({t: i for i, t in enumerate(imp.tasks)}).to_numpy()
-    # the mutant behind each score: a source's only one, or (per_base) the substitution
-    # with the largest FIS, named "C>T"; "" for the other strategies
-    source_mutant = fis["mutant"].to_numpy(np.int64)
-    names = np.where(key["pos"].to_numpy() >= 0, key["orig_base"].astype(str) + ">" + key["new_base"].astype(str), "")
-    fis["substitution"] = names[source_mutant] if len(fis) else []
-    fis["relation"] = relations(fis, opts.strategy)
-    # the window's top per-base importance: the scale a minimal effect is measured on
-    fis["window_scale"] = np.abs(orig.actual).sum(-1).max(-1)[task_row, fis["seq"].to_numpy(int)]
-    f_x = outputs(model, X, imp.tasks, target=opts.target, batch_size=opts.batch_size)
-    f_s = outputs(model, mutants, imp.tasks, target=opts.target, batch_size=opts.batch_size)
+    with stage(progress, f"maps, {label}"):
+        delta = compute_delta_profiles(pick(orig), pick(mut), key)
+        fis = compute_dfim(delta, key, specs, absolute=opts.absolute, channels=opts.channels,
+                           positions=opts.positions, tasks=imp.tasks)
+        task_row = fis["task"].map({t: i for i, t in enumerate(imp.tasks)}).to_numpy()
+        # the mutant behind each score: a source's only one, or (per_base) the substitution
+        # with the largest FIS, named "C>T"; "" for the other strategies
+        source_mutant = fis["mutant"].to_numpy(np.int64)
+        names = np.where(key["pos"].to_numpy() >= 0,
+                         key["orig_base"].astype(str) + ">" + key["new_base"].astype(str), "")
+        fis["substitution"] = names[source_mutant] if len(fis) else []
+        fis["relation"] = relations(fis, opts.strategy)
+        # the window's top per-base importance: the scale a minimal effect is measured on
+        fis["window_scale"] = np.abs(orig.actual).sum(-1).max(-1)[task_row, fis["seq"].to_numpy(int)]
+    with stage(progress, f"ISM single mutants, {label}"):
+        f_x = outputs(model, X, imp.tasks, target=opts.target, batch_size=opts.batch_size)
+        f_s = outputs(model, mutants, imp.tasks, target=opts.target, batch_size=opts.batch_size)
     ism = prediction_change(f_x, f_s, key["seq"].to_numpy())  # (T, m)
     fis["pred_change"] = ism[task_row, source_mutant]
     if epistasis is not False:
         n_specs = None if epistasis is True else int(epistasis)
-        e = double_mutant_epistasis(model, X, specs, mutants, key, f_x, f_s, imp.tasks, strategy=opts.strategy,
-                                    gc=opts.gc, seed=opts.seed, target=opts.target, batch_size=opts.batch_size,
-                                    n_specs=n_specs, source_mutant=source_mutant.reshape(len(imp.tasks), -1))
+        with stage(progress, "ISM double mutants"):
+            e = double_mutant_epistasis(model, X, specs, mutants, key, f_x, f_s, imp.tasks, strategy=opts.strategy,
+                                        gc=opts.gc, seed=opts.seed, target=opts.target,
+                                        batch_size=opts.batch_size, n_specs=n_specs,
+                                        source_mutant=source_mutant.reshape(len(imp.tasks), -1))
         fis["ism_epistasis"] = e.ravel()  # compute_dfim's rows are task-major, like e
     return Scored(fis=fis, delta=delta, key=key, importance=orig, mutant_importance=mut)
 
 
 def score_null(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, opts: ScoringOptions | None = None, *,
-               shuffles: int = 10, kind: str = "dinuc", scorer=None, ids=None) -> pd.DataFrame:
+               shuffles: int = 10, kind: str = "dinuc", scorer=None, ids=None,
+               progress: Progress | None = None) -> pd.DataFrame:
     """FIS of the same specs on ``shuffles`` shuffled copies of each sequence.
 
     Returns the FIS rows with ``seq`` the original sequence index and ``shuffle`` the copy.
@@ -206,19 +227,21 @@ def score_null(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, opts: 
         return pd.DataFrame(columns=list(FIS_COLUMNS) + ["substitution", "relation", "window_scale", "pred_change"]).assign(shuffle=[])
     ids = np.arange(len(X)) if ids is None else np.asarray(ids)
     # seed the null shuffles apart from the reference shuffles of the same window
-    N = null_sequences(X, shuffles, seed=opts.seed + 1_000_003, kind=kind, ids=ids)
+    with stage(progress, "null windows, null"):
+        N = null_sequences(X, shuffles, seed=opts.seed + 1_000_003, kind=kind, ids=ids)
     nspecs = null_specs(specs, shuffles)
     # global ids of the null sequences (window i, shuffle j), offset so their reference
     # shuffles are not drawn with the same seeds as any real window's
     null_ids = (np.repeat(ids, shuffles) * shuffles + np.tile(np.arange(shuffles), len(ids))) + 10**9
-    fis = score_sequences(model, N, nspecs, opts, scorer=scorer, ids=null_ids, epistasis=False).fis
+    fis = score_sequences(model, N, nspecs, opts, scorer=scorer, ids=null_ids, epistasis=False, progress=progress,
+                          kind="null").fis
     fis["shuffle"] = fis["seq"] % shuffles
     fis["seq"] = fis["seq"] // shuffles
     return fis
 
 
 def score_random_source(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, opts: ScoringOptions,
-                        null: "NullOptions", *, scorer=None, ids=None) -> ShardScores:
+                        null: "NullOptions", *, scorer=None, ids=None, progress: Progress | None = None) -> ShardScores:
     """Observed scores and the random-source null (:mod:`dfim.null`) in one pass.
 
     The segments are extra sources of the same windows, scored with the observed ones,
@@ -232,7 +255,7 @@ def score_random_source(model: SequenceModel, X: np.ndarray, specs: MutationSpec
     log.info("random-source null: %d segment mutants beside %d windows and %d sources (%.0f %% of the sequences "
              "scored)", len(segs), len(X), n, 100 * len(segs) / max(1, len(X) + n + len(segs)))
     both = score_sequences(model, X, MutationSpecs(list(specs) + list(segs)), opts, scorer=scorer, ids=ids,
-                           epistasis=n)
+                           epistasis=n, progress=progress, null_from=n)
     fis, key = both.fis, both.key
     observed = fis["spec"].to_numpy(int) < n
     m = int((key["spec"].to_numpy(int) < n).sum())  # mutants are made in spec order: observed ones first
@@ -240,33 +263,42 @@ def score_random_source(model: SequenceModel, X: np.ndarray, specs: MutationSpec
     scored = Scored(fis=fis[observed].reset_index(drop=True), delta=both.delta[:, :m], key=key.iloc[:m].copy(),
                     importance=both.importance, mutant_importance=Importance(imp.hyp[:, :m], imp.actual[:, :m],
                                                                              imp.tasks))
-    return ShardScores(scored, segment_scores(table, fis[~observed]))
+    with stage(progress, "null table, null"):
+        table = segment_scores(table, fis[~observed])
+    return ShardScores(scored, table)
 
 
 def score_windows(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, opts: ScoringOptions, *,
-                  null: "NullOptions | None" = None, ids=None) -> ShardScores:
+                  null: "NullOptions | None" = None, ids=None, progress: Progress | None = None) -> ShardScores:
     """Observed scores and the null of one set of windows (one shard job).
 
     The null's table: for ``random_source``, one row per (pair, segment) with the
     segment's FIS on the pair's target (:func:`dfim.null.segment_scores`); for the
     shuffled nulls, the FIS rows of the shuffled windows (:func:`score_null`).
+
+    progress : a :class:`dfim.progress.Progress`: progress lines during the scoring
+    passes, and the seconds of each stage (:meth:`dfim.progress.Progress.split_line`).
     """
     null = null or NullOptions()
     t0 = time.time()
     if not len(specs):  # no sources: importance only, and an empty null
-        scored = score_sequences(model, X, specs, opts, ids=ids)
+        scored = score_sequences(model, X, specs, opts, ids=ids, progress=progress)
         if null.kind == "random_source":
             _, table = segment_specs(specs, model.length)
             return ShardScores(scored, segment_scores(table, pd.DataFrame(columns=list(FIS_COLUMNS))))
-        return ShardScores(scored, score_null(model, X, specs, opts, shuffles=null.shuffles, kind=null.kind, ids=ids))
-    with opts.scorer(model) as scorer:
+        return ShardScores(scored, score_null(model, X, specs, opts, shuffles=null.shuffles, kind=null.kind, ids=ids,
+                                              progress=progress))
+    with stage(progress, "scorer build"):  # translation and its check against the model's own output
+        scorer = opts.scorer(model)
+    with scorer:
         if null.kind == "random_source":
-            res = score_random_source(model, X, specs, opts, null, scorer=scorer, ids=ids)
+            res = score_random_source(model, X, specs, opts, null, scorer=scorer, ids=ids, progress=progress)
             log.info("observed maps and random-source null done (%.1f s)", time.time() - t0)
             return res
-        scored = score_sequences(model, X, specs, opts, scorer=scorer, ids=ids)
+        scored = score_sequences(model, X, specs, opts, scorer=scorer, ids=ids, progress=progress)
         log.info("observed maps done (%.1f s)", time.time() - t0)
-        shuffled = score_null(model, X, specs, opts, shuffles=null.shuffles, kind=null.kind, scorer=scorer, ids=ids)
+        shuffled = score_null(model, X, specs, opts, shuffles=null.shuffles, kind=null.kind, scorer=scorer, ids=ids,
+                              progress=progress)
         log.info("null maps done (%.1f s)", time.time() - t0)
     return ShardScores(scored, shuffled)
 

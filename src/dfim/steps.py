@@ -86,37 +86,41 @@ def score_step(windows_tsv, shard: int, genome, model_path, out_h5, *, cfg: dict
     from .genome import fetch_sequences
     from .models import load_model
     from .pipeline import NullOptions, ScoringOptions, score_windows
+    from .progress import Progress
     from .store import write_shard
     from .tables import with_window_ids
 
     t0 = time.time()
-    with _stage(shard, "reading windows", t0) as counts:
+    progress = Progress(f"shard {shard}")
+    stages = {}  # score_step's own stages, seconds
+    with _stage(shard, "reading windows", t0, seconds=stages) as counts:
         windows = read_windows(windows_tsv)
         windows = windows[(windows["status"] == "kept") & (windows["shard"] == shard)].sort_values("index")
         windows = windows.reset_index(drop=True)
         counts["windows"] = len(windows)
-    with _stage(shard, "loading model", t0) as counts:
+    with _stage(shard, "loading model", t0, seconds=stages) as counts:
         model = load_model(model_path)
         opts = ScoringOptions.from_config(cfg, threads=threads)
         model.check_tasks(opts.tasks)
         counts["input length"] = model.length
-    with _stage(shard, "fetching sequences", t0) as counts:
+    with _stage(shard, "fetching sequences", t0, seconds=stages) as counts:
         X = fetch_sequences(genome, windows) if len(windows) else np.zeros((0, model.length, 4), np.float32)
         counts["windows"] = len(X)
-    with _stage(shard, "finding elements", t0) as counts:
+    with _stage(shard, "finding elements", t0, seconds=stages) as counts:
         specs = element_specs(windows, X, cfg["elements"], genome=genome)
         counts["sources"] = len(specs)
     if len(windows) and len(specs) > 50 * len(windows):
         log.warning("shard %d: %d sources in %d windows (%.0f per window); rows grow as its square: lower "
                     "elements.motif_pvalue or per_base_width", shard, len(specs), len(windows), len(specs) / len(windows))
     null_opts = NullOptions.from_config(cfg)
-    with _stage(shard, "scoring", t0, f"{len(windows)} windows, {len(specs)} sources, null {null_opts.kind}") as counts:
+    with _stage(shard, "scoring", t0, f"{len(windows)} windows, {len(specs)} sources, null {null_opts.kind}",
+                seconds=stages) as counts:
         ts = time.time()
-        res = score_windows(model, X, specs, opts, null=null_opts, ids=windows["index"].to_numpy())
+        res = score_windows(model, X, specs, opts, null=null_opts, ids=windows["index"].to_numpy(), progress=progress)
         counts.update({"mutants": len(res.scored.key), "pairs": len(res.scored.fis), "null rows": len(res.null)})
         if len(windows):
             counts["s per window"] = f"{(time.time() - ts) / len(windows):.2f}"
-    with _stage(shard, "writing", t0) as counts:
+    with _stage(shard, "writing", t0, seconds=stages) as counts:
         ids = windows["window_id"].to_numpy()
         fis, null = (with_window_ids(t.drop(columns=["key"], errors="ignore"), ids) for t in (res.scored.fis, res.null))
         write_shard(out_h5, windows=windows[["window_id", "peak_set", "chrom", "start", "end", "index"]], X=X,
@@ -124,6 +128,33 @@ def score_step(windows_tsv, shard: int, genome, model_path, out_h5, *, cfg: dict
                     mutant_contrib=res.scored.mutant_importance.actual,
                     per_base=_per_base_maps(res.scored, cfg, len(X), model.length))
     log.info("shard %d: written %s (%.1f s)", shard, out_h5, time.time() - t0)
+    _log_split(shard, stages, progress, time.time() - t0)
+
+
+def _log_split(shard: int, stages: dict, progress, total: float) -> None:
+    """End the log with where the job's seconds went: the detailed stages, then the split by kind."""
+    log.info("shard %d: scoring stage seconds, detailed: %s", shard, progress.split_line(stages.get("scoring", 0.0)))
+    kinds = progress.by_kind()
+
+    def pick(suffix):
+        return sum(v for k, v in kinds.items() if k.endswith(suffix))
+
+    split = {
+        "model load": stages.get("loading model", 0.0),
+        "scorer build": kinds.get("scorer build", 0.0),
+        "first batch (tracing)": kinds.get("first batch (tracing)", 0.0),
+        "reading windows and sequences": stages.get("reading windows", 0.0) + stages.get("fetching sequences", 0.0),
+        "elements": stages.get("finding elements", 0.0),
+        "observed scoring": pick(", observed"),
+        "null scoring": pick(", null"),
+        "ISM double mutants": kinds.get("ISM double mutants", 0.0),
+        "writing": stages.get("writing", 0.0),
+    }
+    split["other"] = total - sum(split.values())
+    log.info("shard %d: stage split (s): %s; total %.2f (importance batches timed one by one, a batch holding "
+             "observed and null rows split by rows; mutants, references, maps and single-mutant ISM of a pass "
+             "that holds both split by rows too; first batch = its seconds beyond the pass's per-row rate)",
+             shard, "; ".join(f"{k} {v:.2f}" for k, v in split.items()), total)
 
 
 def _per_base_maps(scored, cfg: dict, n_windows: int, length: int):
@@ -139,16 +170,19 @@ def _per_base_maps(scored, cfg: dict, n_windows: int, length: int):
 
 
 @contextmanager
-def _stage(shard: int, name: str, t0: float, what: str = ""):
+def _stage(shard: int, name: str, t0: float, what: str = "", seconds: dict | None = None):
     """Log the start and end of one stage of a shard job, with counts and elapsed seconds.
 
-    The body fills the yielded dict with counts (``{"windows": 12}``) for the end line.
+    The body fills the yielded dict with counts (``{"windows": 12}``) for the end line;
+    the stage's seconds go to ``seconds[name]`` when a dict is given.
     """
     t = time.time()
     log.info("shard %d: %s started%s (%.1f s elapsed)", shard, name, f": {what}" if what else "", t - t0)
     counts: dict = {}
     yield counts
     now = time.time()
+    if seconds is not None:
+        seconds[name] = seconds.get(name, 0.0) + now - t
     done = ", ".join(f"{k} {v}" for k, v in counts.items())
     log.info("shard %d: %s done%s in %.1f s (%.1f s elapsed)", shard, name, f": {done}" if done else "", now - t,
              now - t0)

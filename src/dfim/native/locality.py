@@ -43,6 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..progress import advance
 from .program import is_graph, run
 
 log = logging.getLogger("dfim")
@@ -338,7 +339,7 @@ def _note(scorer, msg: str) -> None:
         log.info("native scorer (%s): %s", scorer.method, msg)
 
 
-def local_scores(scorer, X: np.ndarray, origin, spans, task: int, batch_size: int, refs=None):
+def local_scores(scorer, X: np.ndarray, origin, spans, task: int, batch_size: int, refs=None, progress=None):
     """Multipliers (``refs`` None: reference-free gradients) or hypothetical scores against one shared
     reference ``refs (1, 1, L, 4)`` of ``X (n, L, 4)``, computing mutants' forward passes locally.
 
@@ -398,6 +399,7 @@ def local_scores(scorer, X: np.ndarray, origin, spans, task: int, batch_size: in
             done[np.asarray(origs)[new]] = True
             out[mj] = m_m
             done[mj] = True
+            advance(progress, int(new.sum()) + len(mj))
     if refs is not None:  # hypothetical scores against the one reference, as hypothetical_from
         out[done] = out[done] - (out[done] * refs[0, 0]).sum(-1, keepdims=True)
     rest = np.flatnonzero(~done)
@@ -405,7 +407,8 @@ def local_scores(scorer, X: np.ndarray, origin, spans, task: int, batch_size: in
         if refs is None:
             out[rest] = scorer.multipliers(X[rest], None, task, batch_size)
         else:
-            out[rest] = scorer.hypothetical(X[rest], refs, np.zeros(len(rest), int), task, batch_size)
+            out[rest] = scorer.hypothetical(X[rest], refs, np.zeros(len(rest), int), task, batch_size,
+                                            progress=progress)
     _note(scorer, f"local forward for mutant rows (windows of {sorted(int(w) for w in local)} bp; "
                   f"{len(mut) - sum(len(v) for v in local.values())} mutant(s) on the full pass)")
     return out

@@ -341,7 +341,7 @@ class NativeScorer(Scorer):
         return np.concatenate(parts) if parts else np.zeros_like(X)
 
     def hypothetical(self, X: np.ndarray, refs: np.ndarray, ref_index: np.ndarray, task: int,
-                     batch_size: int = 256, *, origin=None, spans=None) -> np.ndarray:
+                     batch_size: int = 256, *, origin=None, spans=None, progress=None) -> np.ndarray:
         """Hypothetical scores ``(n, L, 4)``, averaged over each sequence's ``K`` references.
 
         X : ``(n, L, 4)``; refs : ``(n_r, K, L, 4)``; ref_index : ``(n,)`` row of ``refs``
@@ -357,11 +357,15 @@ class NativeScorer(Scorer):
         them, mutants' forward passes are computed only where they differ from their
         original (:mod:`dfim.native.locality`: one shared reference, chain CNNs), the
         same scores to float rounding; ``self.locality = False`` forces the full pass.
+        progress : a :class:`dfim.progress.Progress` told the rows of every batch, or None.
         """
         import tensorflow as tf
 
+        from ..progress import advance
+
         if origin is not None:
-            local = local_scores(self, X, origin, spans, task, batch_size, refs=np.asarray(refs, np.float32))
+            local = local_scores(self, X, origin, spans, task, batch_size, refs=np.asarray(refs, np.float32),
+                                 progress=progress)
             if local is not None:
                 return local
 
@@ -377,6 +381,7 @@ class NativeScorer(Scorer):
             for i in range(0, n, step):
                 m = len(X[i : i + step])
                 out[i : i + m] = fn(padded(X[i : i + step], step), shared, t).numpy()[:m]
+                advance(progress, m)
             return out
         for i in range(0, n, step):
             # mutants share their original's references: run each distinct set through the network once
@@ -384,4 +389,5 @@ class NativeScorer(Scorer):
             m = len(index)
             out[i : i + m] = self._hyp_each(padded(X[i : i + step], step), tf.constant(refs[sets]),
                                             padded(index.astype(np.int32), step), t).numpy()[:m]
+            advance(progress, m)
         return out

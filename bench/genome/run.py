@@ -11,7 +11,7 @@ per-job peak RSS (Snakemake benchmark files), the speed-up of `new` over `previo
 measured in the same run, and a projection to 100,000 peaks. Writes
 bench/results/genome.md.
 
-Run: `make bench-genome` (defaults: --windows 200 --configs new,previous --cores 2), or
+Run: `make bench-genome` (defaults: --windows 200 --configs new,previous,new-shuffled-refs --cores 2), or
 `.venv/bin/python bench/genome/run.py --windows 20` for a quick check; `--linearity`
 also runs `new` on a quarter of the windows to check that time grows linearly.
 Add a candidate configuration with one line in CONFIGS.
@@ -41,9 +41,13 @@ OUT = REPO / "bench" / "results" / "genome.md"
 MOTIFS = REPO / "resources" / "demo" / "motifs.meme"
 
 #: named configurations: overlays on the shipped config/config.yaml (one line per candidate)
+SHUFFLED_REFS = {"reference": "shuffle", "n_refs": 10}
 CONFIGS = {
-    "new": {},  # the shipped defaults: native deeplift, 10 shuffled references, random-source null (10 segments)
-    "previous": {"null": {"kind": "dinuc", "shuffles": 10}, "pvalue": {"min_effect": 0}},  # the previous default
+    "new": {},  # the shipped defaults: native deeplift, GC reference, random-source null (10 segments)
+    # the previous default: the 2018 shuffled null, no minimal effect, 10 shuffled references per window
+    "previous": {"importance": SHUFFLED_REFS, "null": {"kind": "dinuc", "shuffles": 10}, "pvalue": {"min_effect": 0}},
+    # one lever at a time: the new null with the previous references (the default of issue #12's first stop)
+    "new-shuffled-refs": {"importance": SHUFFLED_REFS},
 }
 
 WINDOW = 1000        # the Basset model's input length
@@ -457,7 +461,7 @@ def main():
     ap.add_argument("--windows", type=int, default=200)
     ap.add_argument("--shard-size", type=int, default=50)
     ap.add_argument("--cores", type=int, default=2)
-    ap.add_argument("--configs", default="new,previous", help=f"comma-separated, from {list(CONFIGS)}")
+    ap.add_argument("--configs", default="new,previous,new-shuffled-refs", help=f"comma-separated, from {list(CONFIGS)}")
     ap.add_argument("--linearity", action="store_true", help="also run `new` on a quarter of the windows")
     ap.add_argument("--report-only", action="store_true",
                     help="rebuild genome.md from the run directories of an earlier run with the same options")

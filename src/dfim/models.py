@@ -384,6 +384,19 @@ def check_model_path(path) -> None:
         raise ModelError(f"model file {path} is not readable (permissions); check model.path in the config")
 
 
+def device_name(model) -> str:
+    """Where ``model`` is scored: the GPUs its framework sees (it places work there without any
+    setting), else ``CPU``; said in every shard log so a user knows which device ran."""
+    if type(model).__name__ == "TorchSequenceModel":  # no torch import for Keras models
+        from .torch_models import device
+
+        return f"PyTorch {device()}"
+    import tensorflow as tf
+
+    gpus = [d.name.replace("/physical_device:", "") for d in tf.config.list_physical_devices("GPU")]
+    return f"TensorFlow {', '.join(gpus)}" if gpus else "TensorFlow CPU (no GPU visible)"
+
+
 def load_model(path: str | os.PathLike) -> SequenceModel:
     """Load a Keras sequence model from ``.h5`` or ``.keras``, or a PyTorch one from ``.pt``, ``.pth`` or
     ``.torchscript`` (:mod:`dfim.torch_models`, the optional ``torch`` extra).

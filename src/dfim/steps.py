@@ -84,7 +84,7 @@ def score_step(windows_tsv, shard: int, genome, model_path, out_h5, *, cfg: dict
     """One shard: its windows' elements → observed FIS and the null (``null.kind``) → shard HDF5."""
     from .elements import element_specs
     from .genome import fetch_sequences
-    from .models import load_model
+    from .models import device_name, load_model
     from .pipeline import NullOptions, ScoringOptions, score_windows
     from .progress import Progress
     from .store import write_shard
@@ -103,6 +103,7 @@ def score_step(windows_tsv, shard: int, genome, model_path, out_h5, *, cfg: dict
         opts = ScoringOptions.from_config(cfg, threads=threads)
         model.check_tasks(opts.tasks)
         counts["input length"] = model.length
+        counts["device"] = device_name(model)
     with _stage(shard, "fetching sequences", t0, seconds=stages) as counts:
         X = fetch_sequences(genome, windows) if len(windows) else np.zeros((0, model.length, 4), np.float32)
         counts["windows"] = len(X)

@@ -149,7 +149,7 @@ def hypothetical_scores(scorer, X: np.ndarray, refs: np.ndarray, ref_index=None,
     return out
 
 
-def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", reference: str = "shuffle",
+def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", reference: str = "gc",
                        tasks=(0,), backend: str = "native", n_refs: int = 10, gc: float = 0.46,
                        seed: int = 0, ids=None, target: str = "preactivation",
                        batch_size: int = 256, threads=None, scorer=None, refs=None,
@@ -171,7 +171,7 @@ def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", refere
         ``Importance.tasks`` holds their positions in the concatenated target values.
 
     The defaults are the workflow's (``workflow/schemas/config.schema.yaml``): DeepLIFT's
-    genomics default on the native backend against 10 shuffled references.
+    genomics default on the native backend against the soft GC background.
     scorer, refs, ref_index : reuse a scorer and a reference set across calls (see
         :func:`hypothetical_scores`).
     origin, spans : which rows are mutants of which, and where they changed (see

@@ -42,7 +42,7 @@ class ScoringOptions:
 
     method: str = "deeplift"          # importance.method
     backend: str = "native"           # importance.backend
-    reference: str = "shuffle"        # importance.reference
+    reference: str = "gc"             # importance.reference
     n_refs: int = 10                  # importance.n_refs
     gc: float = 0.46                  # importance.gc
     strategy: str = "gc"              # mutation.strategy ("alt" in mode variants, "per_base" in mode per_base)

@@ -161,6 +161,7 @@ def load_run(root: Path) -> dict:
 # ---- reading a run --------------------------------------------------------------------
 
 SPLIT = re.compile(r"stage split \(s\): (.*?); total ([\d.]+)")
+PROCESS_CPU = re.compile(r"; process CPU ([\d.]+)")
 SOURCES = re.compile(r"finding elements done: sources (\d+)")
 SCORED = re.compile(r": (scoring[^:]*): (\d+) / (\d+) sequences scored")
 SEGMENTS = re.compile(r"random-source null: (\d+) segment mutants")
@@ -169,13 +170,16 @@ SEGMENTS = re.compile(r"random-source null: (\d+) segment mutants")
 def parse_shard_log(path: Path) -> dict:
     """Stage seconds, sources, sequences scored per pass and segment mutants of one shard log."""
     text = path.read_text()
-    out = {"stages": {}, "total": 0.0, "sources": 0, "scored": {}, "segments": 0}
+    out = {"stages": {}, "total": 0.0, "sources": 0, "scored": {}, "segments": 0, "cpu": np.nan}
     m = SPLIT.search(text)
     if m:
         for part in m.group(1).split("; "):
             key, _, val = part.rpartition(" ")
             out["stages"][key] = float(val)
         out["total"] = float(m.group(2))
+    c = PROCESS_CPU.search(text)
+    if c:  # the job's own CPU-seconds (all threads), exact where Snakemake's cpu_time is sampled
+        out["cpu"] = float(c.group(1))
     out["sources"] = sum(int(x) for x in SOURCES.findall(text))
     for name, _, total in SCORED.findall(text):
         out["scored"][name] = int(total)  # the last line of a pass holds its total
@@ -202,7 +206,7 @@ def measure(root: Path, peak_set: str) -> dict:
                 sources=sum(lg["sources"] for lg in logs), scored=scored,
                 segments=sum(lg["segments"] for lg in logs), shard_s=shard["s"].to_numpy(float),
                 shard_rss=shard["max_rss"].to_numpy(float), jobs_s=float(bench["s"].sum()),
-                shard_cpu=pd.to_numeric(shard["cpu_time"], errors="coerce").to_numpy(float),
+                shard_cpu=np.array([lg["cpu"] for lg in logs], float),
                 shard_load=pd.to_numeric(shard["mean_load"], errors="coerce").to_numpy(float),
                 other_jobs=bench[~bench["job"].str.contains("score_shard")][["job", "s", "max_rss", "cpu_time"]])
 
@@ -287,15 +291,19 @@ def report(results: list[dict], lin: tuple | None, args, machine: dict) -> str:
               f"Scoring stages only (observed + null + ISM, per window, wall): "
               f"{_scoring(b) / _scoring(a):.2f}x. In shard CPU-seconds per window, which other work on the "
               f"machine slows less than wall time: {_cpu(b) / _cpu(a):.2f}x."]
-    L += ["", "*Shard CPU-s* and *mean CPU use* are Snakemake's benchmark `cpu_time` and `mean_load` of the shard "
-          "jobs: sampled by Snakemake (every second for the first 30 s of a job, then every 30 s), so CPU-s may miss "
-          "up to the last 30 s of a job and peak RSS a short peak. A mean CPU use below 200 % means the job's two "
-          "threads did not have two cores to themselves (other jobs on the machine, or serial Python parts)."]
+    L += ["", "*Shard CPU-s* is the process CPU time (every thread) each shard job logs at its end "
+          "(`time.process_time()`, imports included). *Mean CPU use* is Snakemake's benchmark `mean_load`, sampled "
+          "(every second for the first 30 s of a job, then every 30 s), as is its peak RSS, which may miss a short "
+          "peak. A mean CPU use below 200 % means the job's two threads did not have two cores to themselves "
+          "(other jobs on the machine, or serial Python parts)."]
     L += ["", "*Sequences scored* = rows through the importance scorer (originals + source mutants + null rows), "
-          "from the shard logs' progress lines; each is scored against its window's 10 shuffled references. Rows are "
-          "not the whole cost: each distinct reference set runs its 10 references forward once per batch it "
-          "appears in, and the shuffled null has 1 + shuffles sets per window (each shuffled copy has its own "
-          "references) where the random-source null has 1.", ""]
+          "from the shard logs' progress lines; each is scored against the config's references (`gc`: one "
+          "reference shared by every row; `shuffle`: its window's 10 shuffled references, the backward pass run once "
+          "per reference). Rows are not the whole cost: each distinct shuffled reference set runs its 10 references "
+          "forward once per batch it appears in, and the shuffled null has 1 + shuffles sets per window (each "
+          "shuffled copy has its own references) where the random-source null has 1. With one shared reference, "
+          "the native scorer computes a mutant's convolutions only where it differs from its original "
+          "(`dfim.native.locality`).", ""]
     L += ["## Seconds per window, by stage", "",
           "From the stage split each shard job logs at its end (summed over shards, divided by windows kept). "
           "Importance batches are timed one by one; with the random-source null, observed and null rows share a "
@@ -335,7 +343,7 @@ def report(results: list[dict], lin: tuple | None, args, machine: dict) -> str:
               "| measure | small run | large run | ratio |", "|---|---|---|---|",
               f"| scoring stages, wall s (observed + null + ISM, from the shard logs) | {sc_small:.0f} | {sc_big:.0f} | "
               f"{sc_big / max(1e-9, sc_small):.2f} |",
-              f"| shard jobs, CPU-s (sampled) | {c_small:.0f} | {c_big:.0f} | {c_big / max(1e-9, c_small):.2f} |",
+              f"| shard jobs, process CPU-s | {c_small:.0f} | {c_big:.0f} | {c_big / max(1e-9, c_small):.2f} |",
               f"| shard jobs, wall s | {t_small:.0f} | {t_big:.0f} | {t_big / max(1e-9, t_small):.2f} |",
               f"| whole workflow, wall s | {small['wall']:.0f} | {big['wall']:.0f} | "
               f"{big['wall'] / small['wall']:.2f} |", "",
@@ -356,7 +364,7 @@ def report(results: list[dict], lin: tuple | None, args, machine: dict) -> str:
 
 
 def _cpu(r: dict) -> float:
-    """Shard CPU-seconds per window (Snakemake's sampled cpu_time)."""
+    """Shard CPU-seconds per window (the process CPU time each shard job logs)."""
     return float(np.nansum(r["shard_cpu"])) / max(1, r["kept"])
 
 
@@ -423,8 +431,8 @@ def projection(main: list[dict], lin: tuple | None, args) -> list[str]:
          "The machine was shared (load average above), so the measured seconds, and with them these projections, "
          "are slower than on dedicated cores.", "",
          "Each cell gives two figures: from the measured shard-job wall seconds, and from the shard jobs' CPU-"
-         "seconds / 2 (as if each job's 2 threads had two free cores; optimistic, and by the sampling a little "
-         "low).", "",
+         "seconds / 2 (as if each job's 2 threads had two free cores; optimistic: serial Python parts cannot use "
+         "both).", "",
          "| config | shard-job s / window: wall / CPU÷2 (measured) | " + " | ".join(SLOTS)
          + " | one GPU (not measured; bound) |",
          "|---|---|" + "---|" * len(SLOTS) + "---|"]
@@ -438,13 +446,16 @@ def projection(main: list[dict], lin: tuple | None, args) -> list[str]:
                             for w in (per_window, per_window_cpu)) for slots in SLOTS.values()]
         rows = sum(r["scored"].values()) / k
         ref_sets = 1 + (r["cfg"]["null"]["shuffles"] if r["cfg"]["null"]["kind"] != "random_source" else 0)
-        gflop = rows * N_REFS * 2 * GFLOP_FORWARD + ref_sets * N_REFS * GFLOP_FORWARD
+        # a shared reference (gc, zero) is one forward per batch: nothing per window
+        n_refs = r["cfg"]["importance"]["n_refs"] if r["cfg"]["importance"]["reference"] == "shuffle" else 1
+        gflop = rows * n_refs * 2 * GFLOP_FORWARD + (ref_sets * n_refs * GFLOP_FORWARD if n_refs > 1 else 0)
         gpu_s = gflop * N_PROJECTED / (GPU_ASSUMED_TFLOPS * 1e3)
         L.append(f"| {r['name']} | {per_window:.2f} / {per_window_cpu:.2f} | " + " | ".join(cells)
                  + f" | scoring ≥ {_duration(gpu_s)} ({gflop:.0f} GFLOP / window) + single jobs {_duration(singles)} |")
     L += ["", "GPU column: there is no GPU here, so nothing was measured. It is a FLOP bound for the importance "
-          f"passes only: per window, sequences scored x {N_REFS} references x 2 x {GFLOP_FORWARD} GFLOP (forward + "
-          f"input gradient of Basset, nominal, bench/results/speed.md) + distinct reference sets x {N_REFS} x "
+          f"passes only: per window, sequences scored x references (10 shuffled, or 1 shared) x 2 x "
+          f"{GFLOP_FORWARD} GFLOP (forward + input gradient of Basset, nominal, bench/results/speed.md; the local "
+          f"forward pass is not counted as a saving) + distinct shuffled reference sets x {N_REFS} x "
           f"{GFLOP_FORWARD} GFLOP (their forward passes: 1 set per window for the random-source null, 1 + shuffles "
           f"for the shuffled nulls), x {N_PROJECTED:,} windows, at an **assumed** {GPU_ASSUMED_TFLOPS:g} TFLOP/s "
           "sustained: an assumption, not a measured or published rate for this code. ISM forward passes, model "

@@ -152,10 +152,12 @@ def _log_split(shard: int, stages: dict, progress, total: float) -> None:
         "writing": stages.get("writing", 0.0),
     }
     split["other"] = total - sum(split.values())
-    log.info("shard %d: stage split (s): %s; total %.2f (importance batches timed one by one, a batch holding "
-             "observed and null rows split by rows; mutants, references, maps and single-mutant ISM of a pass "
-             "that holds both split by rows too; first batch = its seconds beyond the pass's per-row rate)",
-             shard, "; ".join(f"{k} {v:.2f}" for k, v in split.items()), total)
+    # CPU-seconds of the whole process, every thread (imports included): what the job costs
+    # with the cores to itself, which a shared machine does not slow down
+    log.info("shard %d: stage split (s): %s; total %.2f; process CPU %.2f (importance batches timed one by one, "
+             "a batch holding observed and null rows split by rows; mutants, references, maps and single-mutant "
+             "ISM of a pass that holds both split by rows too; first batch = its seconds beyond the pass's per-row "
+             "rate)", shard, "; ".join(f"{k} {v:.2f}" for k, v in split.items()), total, time.process_time())
 
 
 def _per_base_maps(scored, cfg: dict, n_windows: int, length: int):

@@ -169,6 +169,13 @@ def test_summary_page_counts():
     assert page.tables["figures"]["rows"] == figures.values.tolist()
     assert len(page.tables["top"]["rows"]) == 5
     assert page.pre == ["peaks p.bed: 4 peaks"]
+    # keys that do not apply are left out: n_refs with one shared reference, shuffles with the random-source null
+    settings["importance"]["reference"] = "gc"
+    settings["null"]["shuffles"] = 10
+    terms = Page(rt.summary_page(windows_table(), t, pairs, peak_set="k562", settings=settings,
+                                 validated=[], figures=figures)).terms
+    assert terms["importance"] == "method deeplift, reference gc"
+    assert terms["null"] == "random_source, segments 10"
 
 
 def test_windows_and_pairs_pages_hold_every_row():

@@ -202,9 +202,11 @@ def summary_page(windows: pd.DataFrame, table: pd.DataFrame, pairs: pd.DataFrame
     tgt = table.drop_duplicates(["window_id", "target_name", "target_win_start", "target_win_end"])
     pq = np.nan_to_num(pairs["qval"].to_numpy(float), nan=np.inf)
     imp, null = settings.get("importance", {}), settings.get("null", {})
-    imp_text = ", ".join(f"{k} {imp[k]}" for k in ("method", "backend", "reference", "n_refs") if k in imp)
-    null_text = null.get("kind", "?") + "".join(
-        f", {k} {null[k]}" for k in ("segments", "shuffles") if k in null)
+    # only the keys that apply: n_refs to shuffled references, segments / shuffles to their null
+    imp_keys = ("method", "backend", "reference") + (("n_refs",) if imp.get("reference") == "shuffle" else ())
+    imp_text = ", ".join(f"{k} {imp[k]}" for k in imp_keys if k in imp)
+    null_key = "segments" if null.get("kind", "random_source") == "random_source" else "shuffles"
+    null_text = null.get("kind", "?") + (f", {null_key} {null[null_key]}" if null_key in null else "")
     body = ["<h2>Windows</h2>", _dl([
         ("peaks", f"{len(windows):,}"), ("windows kept", f"{int(kept.sum()):,}"),
         ("windows dropped", f"{int((~kept).sum()):,}"),

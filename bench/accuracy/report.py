@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -11,6 +12,9 @@ import controls
 import grammars
 import numpy as np
 import truth
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: the shared machine helpers
+from machine import cpu_model  # noqa: E402
 
 NONINT_TARGET = 0.05   # share of model-truth non-interacting pairs called, controls
 INT_TARGET = 0.90      # share of model-truth interacting pairs called, AND and spacing
@@ -23,16 +27,6 @@ def pct(x) -> str:
 
 def f3(x) -> str:
     return "—" if x is None or not np.isfinite(x) else f"{x:.3f}"
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _versions() -> str:
@@ -352,7 +346,7 @@ def write(path, *, argv, quick, settings, motifs, info, rows, results, candidate
     w(f"- Scoring: DeepLIFT (native backend), each candidate's reference (GC background 0.46, or "
       f"{settings.n_refs} dinucleotide-shuffled references per window), strategy gc "
       f"(GC {grammars.GC}), seeds {', '.join(map(str, settings.seeds))}.")
-    w(f"- Date: {time.strftime('%Y-%m-%d %H:%M')}; machine: {_cpu()}, {os.cpu_count()} CPU cores, "
+    w(f"- Date: {time.strftime('%Y-%m-%d %H:%M')}; machine: {cpu_model()}, {os.cpu_count()} CPU cores, "
       f"{platform.system()} {platform.machine()}, Python {platform.python_version()}; {_versions()}.")
     w(f"- Total runtime: **{total / 60:.1f} min**.\n")
     w("<details><summary>Stage times (s)</summary>\n")

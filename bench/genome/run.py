@@ -23,7 +23,6 @@ import argparse
 import copy
 import json
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -34,6 +33,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: the shared machine helpers
+from machine import cpu_model  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 WORK = REPO / "bench" / "work" / "genome"
@@ -212,16 +214,6 @@ def measure(root: Path, peak_set: str) -> dict:
 
 
 # ---- the machine ----------------------------------------------------------------------
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
 
 def tf_devices() -> str:
     """The devices TensorFlow sees, asked in a child process (as a shard job would)."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -23,9 +22,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))  # bench/: the shared machine helpers
 
 import numpy as np
 from cost import Timer
+from machine import cpu_model
 from models import DESCRIPTION, save_model
 
 ROOT = HERE.parent.parent
@@ -126,10 +127,7 @@ def main(argv=None):
 def write(a, results, rows, load0, load1, elapsed):
     import tensorflow as tf
 
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        cpu = platform.processor() or platform.machine()
+    cpu = cpu_model()
     lines = [
         "# Locality in production: mutants' forward pass computed only where they differ",
         "",

@@ -62,9 +62,15 @@ def test_quick_run_metrics(quick_report):
     info = pd.read_csv(quick_report / "accuracy_models.csv")
     assert set(rows["candidate"]) == KEYS
     assert set(rows["model"]) == {"reg_fact", "and", "noise (and)"}
-    for col in ("nonint_called", "int_called", "design_int_called", "dis_tgt_called", "frac_p05", "ks"):
+    for col in ("nonint_called", "int_called", "design_int_called", "dis_tgt_called", "frac_p05", "ks",
+                "int_strong_called", "int_weak_called", "frac_p05_int", "frac_p05_nonint"):
         v = rows[col].dropna().to_numpy(float)
         assert ((v >= 0) & (v <= 1)).all(), col
+    # strong and weak interacting pairs split the interacting class, and their rates average to its rate
+    assert (rows["n_int_strong"] + rows["n_int_weak"] == rows["n_int"]).all()
+    both = rows[(rows["n_int_strong"] > 0) & (rows["n_int_weak"] > 0)]
+    mix = (both["int_strong_called"] * both["n_int_strong"] + both["int_weak_called"] * both["n_int_weak"]) / both["n_int"]
+    assert np.allclose(mix, both["int_called"])
     assert (rows["pair_dis_called"] <= rows["pair_dis_n"]).all()
     assert (rows["min_p"] > 0).all() and (rows["min_p"] <= 1).all()
     # the product's ism_epistasis is the benchmark's double-mutant epistasis (bench/accuracy/epistasis.py)
@@ -94,6 +100,9 @@ def test_model_truth_classes():
     assert f["design_int"].tolist() == [True, True, False, False, False, False]
     assert f["dis_tgt"].tolist() == [False, False, True, False, True, False]
     assert f["gap"].tolist() == [20, 20, 50, 50, 20, 20]
+    # strength: |e| over the window's largest single effect (A's 1.0); A-B 0.5 is strong, nothing else interacts
+    assert f["e_top"].tolist() == pytest.approx([0.5, 0.5, 0.005, 0.005, 0.1, 0.1])
+    assert f["truth_strong"].tolist() == [True, True, False, False, False, False]
     sp = truth.annotate(fis, spacing=True, max_gap=10)
     assert not sp["design_int"].any()
     assert not truth.annotate(fis, control=True)["design_int"].any()

@@ -197,6 +197,12 @@ def call_rates(f: pd.DataFrame, q: np.ndarray) -> dict:
     m = f["truth_int"].to_numpy(bool) & f["design_int"].to_numpy(bool)
     out["int_design_called"] = float(np.mean(c[m])) if m.any() else np.nan
     out["n_int_design"] = int(m.sum())
+    m = f["truth_strong"].to_numpy(bool)
+    out["int_strong_called"] = float(np.mean(c[m])) if m.any() else np.nan
+    out["n_int_strong"] = int(m.sum())
+    m = f["truth_int"].to_numpy(bool) & ~f["truth_strong"].to_numpy(bool)
+    out["int_weak_called"] = float(np.mean(c[m])) if m.any() else np.nan
+    out["n_int_weak"] = int(m.sum())
     m = f["truth_int"].to_numpy(bool) & ~f["design_int"].to_numpy(bool)
     out["int_other_called"] = float(np.mean(c[m])) if m.any() else np.nan
     out["n_int_other"] = int(m.sum())
@@ -233,6 +239,8 @@ def evaluate(f: pd.DataFrame, scored: dict, spec, cands, settings) -> tuple[list
             pt["grammar_pair"] = False
         pair_tables[c.key] = pt
         r = dict(candidate=c.key, **call_rates(f, q), frac_p05=float(np.mean(p < 0.05)), frac_p01=float(np.mean(p < 0.01)),
+                 **{f"frac_p05_{k}": float(np.mean(p[m] < 0.05)) if m.any() else np.nan
+                    for k, m in (("nonint", f["truth_nonint"].to_numpy(bool)), ("int", f["truth_int"].to_numpy(bool)))},
                  ks=metrics.ks_uniform(p), ks_p=metrics.ks_pvalue(p), min_p=float(np.min(p)), n_pairs=len(f),
                  pair_n=len(pt), pair_dis_n=int(pt["dis_pair"].sum()),
                  pair_dis_called=int(((pt["qval"] < Q) & pt["dis_pair"]).sum()),

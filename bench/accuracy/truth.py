@@ -11,6 +11,10 @@ no averaging is needed):
 Pairs with m ≥ :data:`M_FLOOR` are classed *non-interacting* when |e| < 1 % of m and
 *interacting* when |e| > 30 % of m; the others (small effects or 1–30 % epistasis) are in
 neither class.
+
+A pair's *strength* is |e| relative to the largest single-mutant effect among its window's elements
+(``e_top``); interacting pairs with ``e_top ≥`` :data:`STRONG` are reported apart, because a 30 %
+epistasis between two elements the model barely uses is a small change of the prediction.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import pandas as pd
 NONINT_REL = 0.01
 INT_REL = 0.30
 M_FLOOR = 0.05  # logit units: below this neither element matters and the ratio is float noise
+STRONG = 0.20   # |e| as a fraction of the window's largest single-mutant effect
 
 
 def gap(a0, a1, b0, b1):
@@ -32,7 +37,7 @@ def annotate(fis: pd.DataFrame, *, grammar_pair=("A", "B"), distractors=(), spac
              max_gap: int = 20, control: bool = False) -> pd.DataFrame:
     """The observed FIS rows (one task) with model truth and design truth.
 
-    Adds ``gap``, ``e``, ``m``, ``rel_e``, ``truth_nonint``, ``truth_int``, ``design_int``
+    Adds ``gap``, ``e``, ``m``, ``rel_e``, ``e_top``, ``truth_nonint``, ``truth_int``, ``truth_strong``, ``design_int``
     (the grammar's interacting pairs: A–B; for ``spacing`` A–B at most ``max_gap`` bp apart;
     none for a ``control``), ``design_nonint`` (every other pair), ``dis_tgt`` (target is a
     label-independent motif) and ``dis_pair`` (both are).
@@ -54,6 +59,10 @@ def annotate(fis: pd.DataFrame, *, grammar_pair=("A", "B"), distractors=(), spac
     big = f["m"].to_numpy() >= M_FLOOR
     f["truth_nonint"] = big & (f["rel_e"].to_numpy() < NONINT_REL)
     f["truth_int"] = big & (f["rel_e"].to_numpy() > INT_REL)
+    top = f.groupby(["task", "seq"])["pred_change"].transform(lambda x: np.abs(x).max()).to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f["e_top"] = np.abs(f["e"].to_numpy(float)) / top
+    f["truth_strong"] = f["truth_int"].to_numpy() & (f["e_top"].to_numpy() >= STRONG)
     src, tgt = f["mut_name"].astype(str).to_numpy(), f["resp_name"].astype(str).to_numpy()
     ab = ((src == grammar_pair[0]) & (tgt == grammar_pair[1])) | ((src == grammar_pair[1]) & (tgt == grammar_pair[0]))
     if control:

@@ -78,6 +78,9 @@ def _require_slurm():
 def _demo_copy(root):
     """config/ and resources/demo/ (without the .fai, so genome_index runs too)."""
     shutil.copytree(REPO / "config", root / "config")
+    # 50-window shards: the demo's 100 peaks become two score_shard jobs, each its own SLURM job
+    cfg = root / "config" / "config.yaml"
+    cfg.write_text(re.sub(r"^shard_size: \d+", "shard_size: 50", cfg.read_text(), count=1, flags=re.M))
     shutil.copytree(REPO / "resources" / "demo", root / "resources" / "demo",
                     ignore=shutil.ignore_patterns("*.fai", "README.md"))
     return root

@@ -45,9 +45,12 @@ MOTIFS = REPO / "resources" / "demo" / "motifs.meme"
 #: named configurations: overlays on the shipped config/config.yaml (one line per candidate)
 SHUFFLED_REFS = {"reference": "shuffle", "n_refs": 10}
 CONFIGS = {
-    "new": {},  # the shipped defaults: native deeplift, GC reference, random-source null (10 segments)
-    # the previous default: the 2018 shuffled null, no minimal effect, 10 shuffled references per window
-    "previous": {"importance": SHUFFLED_REFS, "null": {"kind": "dinuc", "shuffles": 10}, "pvalue": {"min_effect": 0}},
+    "new": {},  # the shipped defaults: native deeplift, GC reference, random-source null (10 segments), 200-window shards
+    # the previous default: the 2018 shuffled null, no minimal effect, 10 shuffled references per window, 50-window shards
+    "previous": {"importance": SHUFFLED_REFS, "null": {"kind": "dinuc", "shuffles": 10}, "pvalue": {"min_effect": 0},
+                 "shard_size": 50},
+    # one lever at a time: the shipped defaults with the previous shard size (each job pays its fixed costs)
+    "new-shards-50": {"shard_size": 50},
     # one lever at a time: the new null with the previous references (the default of issue #12's first stop)
     "new-shuffled-refs": {"importance": SHUFFLED_REFS},
 }
@@ -124,23 +127,24 @@ def run_config(name: str, overlay: dict, peaks: Path, n: int, args, model: Path)
     """One workflow run of configuration ``name`` on ``peaks``; its measurements."""
     shipped = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     shipped = {("null" if k is None else k): v for k, v in shipped.items()}  # YAML reads the key `null:` as None
-    base = {k: shipped[k] for k in ("importance", "mutation", "null", "pvalue", "seed", "max_n_fraction")}
+    base = {k: shipped[k] for k in ("importance", "mutation", "null", "pvalue", "seed", "max_n_fraction", "shard_size")}
     base.update({
         "genome": str(WORK / "genome.fa"),
         "peaks": {"bench": str(peaks)},
-        "shard_size": args.shard_size,
         "model": {"path": str(model), "tasks": [0]},
         "elements": {"mode": "motifs", "motif_file": str(MOTIFS), "motif_pvalue": MOTIF_PVALUE},
         "plots": {"top": 2},
     })
     cfg = merged(base, overlay)
+    if args.shard_size:
+        cfg["shard_size"] = args.shard_size
     root = WORK / f"run_{name}_{n}"
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
     (root / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    print(f"[{time.strftime('%H:%M:%S')}] {name}: {n} peaks, shard_size {args.shard_size}", flush=True)
+    print(f"[{time.strftime('%H:%M:%S')}] {name}: {n} peaks, shard_size {cfg['shard_size']}", flush=True)
     load = [os.getloadavg()[0]]
     t = time.perf_counter()
     subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile"),
@@ -237,8 +241,8 @@ def report(results: list[dict], lin: tuple | None, args, machine: dict) -> str:
     main = [r for r in results if r["n_peaks"] == args.windows]
     by = {r["name"]: r for r in main}
     L = ["# Genome benchmark: the workflow on Basset-sized windows with motif sources", "",
-         f"Command: `make bench-genome` (`bench/genome/run.py --windows {args.windows} --shard-size "
-         f"{args.shard_size} --cores {args.cores} --configs {','.join(by)}"
+         f"Command: `make bench-genome` (`bench/genome/run.py --windows {args.windows}"
+         f"{f' --shard-size {args.shard_size}' if args.shard_size else ''} --cores {args.cores} --configs {','.join(by)}"
          f"{' --linearity' if lin else ''}`), {machine['date']}, {machine['minutes']:.0f} min.", "",
          "## Machine", "",
          f"- CPU: {machine['cpu']}, {os.cpu_count()} cores; Snakemake `--cores {args.cores}`; the score rule "
@@ -408,9 +412,9 @@ def projection(main: list[dict], lin: tuple | None, args) -> list[str]:
     fits = single_jobs_fit(lin)
     L = ["", f"## Projection: {N_PROJECTED:,} peaks", "",
          "An estimate, not a measurement. Shard jobs: the measured wall seconds of the shard jobs per window kept "
-         f"(Snakemake benchmark `s`, shard_size {args.shard_size}, so each job's fixed model load, scorer build and "
-         f"tracing are included at this shard size) x {args.shard_size} = one job; {N_PROJECTED:,} windows = "
-         f"{int(np.ceil(N_PROJECTED / args.shard_size))} jobs run in waves of as many 2-thread jobs as the cores "
+         "(Snakemake benchmark `s`, at each config's shard_size, so each job's fixed model load, scorer build and "
+         f"tracing are included at that shard size) x shard_size = one job; {N_PROJECTED:,} windows / shard_size "
+         "jobs run in waves of as many 2-thread jobs as the cores "
          "allow (1 on 2 cores, 8 on a 16-core node, 400 on 50 such nodes), assuming perfect scaling: no memory-"
          "bandwidth contention between jobs and no scheduler queueing (add the cluster's per-wave latency; "
          "bench/results/slurm.md). Single jobs (windows, validate, gather, plots, tracks; one each, not spread "
@@ -432,9 +436,10 @@ def projection(main: list[dict], lin: tuple | None, args) -> list[str]:
         k = max(1, r["kept"])
         per_window = r["shard_s"].sum() / k
         per_window_cpu = _cpu(r) / 2
-        jobs = int(np.ceil(N_PROJECTED / args.shard_size))
+        shard = int(r["cfg"]["shard_size"])
+        jobs = int(np.ceil(N_PROJECTED / shard))
         singles = singles_at(r, fits, N_PROJECTED)
-        cells = [" / ".join(_duration(np.ceil(jobs / slots) * w * args.shard_size + singles)
+        cells = [" / ".join(_duration(np.ceil(jobs / slots) * w * shard + singles)
                             for w in (per_window, per_window_cpu)) for slots in SLOTS.values()]
         rows = sum(r["scored"].values()) / k
         ref_sets = 1 + (r["cfg"]["null"]["shuffles"] if r["cfg"]["null"]["kind"] != "random_source" else 0)
@@ -462,7 +467,8 @@ def _duration(seconds: float) -> str:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--windows", type=int, default=200)
-    ap.add_argument("--shard-size", type=int, default=50)
+    ap.add_argument("--shard-size", type=int, default=None,
+                    help="windows per shard job for every config (default: each config's own, shipped 200)")
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--configs", default="new,previous,new-shuffled-refs", help=f"comma-separated, from {list(CONFIGS)}")
     ap.add_argument("--linearity", action="store_true", help="also run `new` on a quarter of the windows")

@@ -11,7 +11,7 @@ per-job peak RSS (Snakemake benchmark files), the speed-up of `new` over `previo
 measured in the same run, and a projection to 100,000 peaks. Writes
 bench/results/genome.md.
 
-Run: `make bench-genome` (defaults: --windows 200 --configs new,previous,new-shuffled-refs --cores 2), or
+Run: `make bench-genome` (defaults: --windows 200 --configs new,new-shards-50,previous,new-shuffled-refs --cores 2), or
 `.venv/bin/python bench/genome/run.py --windows 20` for a quick check; `--linearity`
 also runs `new` on a quarter of the windows to check that time grows linearly.
 Add a candidate configuration with one line in CONFIGS.
@@ -470,7 +470,8 @@ def main():
     ap.add_argument("--shard-size", type=int, default=None,
                     help="windows per shard job for every config (default: each config's own, shipped 200)")
     ap.add_argument("--cores", type=int, default=2)
-    ap.add_argument("--configs", default="new,previous,new-shuffled-refs", help=f"comma-separated, from {list(CONFIGS)}")
+    ap.add_argument("--configs", default="new,new-shards-50,previous,new-shuffled-refs",
+                    help=f"comma-separated, from {list(CONFIGS)}")
     ap.add_argument("--linearity", action="store_true", help="also run `new` on a quarter of the windows")
     ap.add_argument("--report-only", action="store_true",
                     help="rebuild genome.md from the run directories of an earlier run with the same options")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..models import ModelError, SequenceModel
+from ..progress import advance
 from ..scorer import Scorer
 from .passes import fuse_relu_pool, genomics_default, pool_before_relu
 from .program import run
@@ -360,8 +361,6 @@ class NativeScorer(Scorer):
         progress : a :class:`dfim.progress.Progress` told the rows of every batch, or None.
         """
         import tensorflow as tf
-
-        from ..progress import advance
 
         if origin is not None:
             local = local_scores(self, X, origin, spans, task, batch_size, refs=np.asarray(refs, np.float32),

@@ -275,15 +275,24 @@ def noise_specs(n: int, length: int, k: int, width: int, seed: int):
     return MutationSpecs(specs)
 
 
-def noise_control(model, settings: Settings, model_name: str, seed: int, timings: dict) -> tuple[list, dict]:
-    """Pure noise: i.i.d. GC-0.46 windows, 4 random 12-bp elements each; nothing distinguishes an element
-    from any other segment, so observed and null are exchangeable."""
-    n, L, k, width = settings.noise_windows, grammars.LENGTH, 4, 12
+NOISE_ELEMENTS = 4  # random 12-bp elements per pure-noise window
+
+
+def noise_windows(settings: Settings):
+    """The pure-noise windows: ``(X, specs, ids)``, i.i.d. GC-0.46 bases with :data:`NOISE_ELEMENTS`
+    random 12-bp elements each (seeded: the same windows in every run)."""
+    n, L = settings.noise_windows, grammars.LENGTH
     rng = np.random.default_rng(99)
     bg = np.array([(1 - grammars.GC) / 2, grammars.GC / 2, grammars.GC / 2, (1 - grammars.GC) / 2])
     X = np.eye(4, dtype=np.float32)[rng.choice(4, size=(n, L), p=bg)]
-    specs = noise_specs(n, L, k, width, 99)
-    ids = np.arange(n) + 10**6
+    return X, noise_specs(n, L, NOISE_ELEMENTS, 12, 99), np.arange(n) + 10**6
+
+
+def noise_control(model, settings: Settings, model_name: str, seed: int, timings: dict) -> tuple[list, dict]:
+    """Pure noise: i.i.d. GC-0.46 windows, 4 random 12-bp elements each; nothing distinguishes an element
+    from any other segment, so observed and null are exchangeable."""
+    X, specs, ids = noise_windows(settings)
+    n, k = len(X), NOISE_ELEMENTS
     scored = {}
     for sc in sorted({c.scoring(settings) for c in CANDIDATES}):
         scored[sc] = score(model, X, specs, ids, sc, settings)
@@ -325,21 +334,27 @@ def method_sweep(model, X, specs, ids, f, y, settings, timings, tag) -> list:
     return out
 
 
-def run_model(spec, seed, settings, motifs, model_dir, timings):
-    """Train, score and evaluate one model × seed. Returns a dict for the report."""
+def trained_model(spec, seed, settings, motifs, model_dir, timings=None):
+    """Simulate and train one model × seed of the zoo and load it; its scored held-out windows (the first
+    ``max_windows`` with at least two instances). Returns ``(model, training info, specs, used, X)``."""
     from dfim.models import load_model
 
     t = time.perf_counter()
     sim = controls.simulate(spec, seed, settings.n_train, motifs)
     path = model_dir / f"{spec.name}_s{seed}.h5"
     tr = controls.train(spec, seed, sim, path, epochs=settings.epochs)
-    timings[f"{spec.name} s{seed}: simulate + train"] = time.perf_counter() - t
+    if timings is not None:
+        timings[f"{spec.name} s{seed}: simulate + train"] = time.perf_counter() - t
     model = load_model(path)
-    rows = controls.eval_rows(spec, sim, tr["test_index"])
-    specs, _, used = instance_specs(sim.instances, rows)
+    specs, _, used = instance_specs(sim.instances, controls.eval_rows(spec, sim, tr["test_index"]))
     if len(used) > settings.max_windows:
         specs, _, used = instance_specs(sim.instances, used[: settings.max_windows])
-    X = sim.X[used]
+    return model, tr, specs, used, sim.X[used]
+
+
+def run_model(spec, seed, settings, motifs, model_dir, timings):
+    """Train, score and evaluate one model × seed. Returns a dict for the report."""
+    model, tr, specs, used, X = trained_model(spec, seed, settings, motifs, model_dir, timings)
     log(f"{spec.name} s{seed}: {tr['quality']} (trained in {tr['seconds']:.0f} s, {tr['attempts']} attempt(s)); "
         f"{len(used)} windows, {len(specs)} sources")
     # warm-up (scorer build, tracing) on two windows so that neither timed call pays it

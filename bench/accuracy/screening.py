@@ -34,7 +34,6 @@ import controls  # noqa: E402
 import grammars  # noqa: E402
 import run  # noqa: E402
 import truth  # noqa: E402
-from pairs import instance_specs  # noqa: E402
 
 POOL = 40
 K = 10
@@ -73,17 +72,14 @@ def segment_epistasis(model, X, null: pd.DataFrame, gc: float) -> pd.DataFrame:
     return out
 
 
-def pvalues(f: pd.DataFrame, null: pd.DataFrame, tau: float) -> np.ndarray:
-    """The default test (δ 0.01) with each pair's K closest segments whose relative epistasis is below ``tau``."""
-    from dfim.calls import segment_matrix, window_scale
-    from dfim.stats import excess_pvalues, excess_statistics
+def called(f: pd.DataFrame, null: pd.DataFrame, tau: float) -> pd.DataFrame:
+    """The product's test (``dfim.calls.add_pvalues``, shipped options) with each pair's K closest segments
+    whose relative epistasis is below ``tau``: ``f`` with ``pval`` and ``qval``."""
+    from dfim.calls import add_pvalues
 
     keep = null[(null["rel_seg"] < tau) | (tau == np.inf)].sort_values(PAIR + ["k"], kind="stable").copy()
     keep["k"] = keep.groupby(PAIR).cumcount()
-    keep = keep[keep["k"] < K]
-    S = window_scale(f, 0.1, "seq")
-    u, u_null = excess_statistics(f["score"].to_numpy(float), segment_matrix(f, keep, "seq"), S, min_effect=0.01)
-    return excess_pvalues(u, u_null, groups=f["task"].to_numpy())
+    return add_pvalues(f, keep[keep["k"] < K], null_kind="random_source", seq_col="seq")
 
 
 def rankings(f: pd.DataFrame, null: pd.DataFrame) -> dict:
@@ -110,17 +106,8 @@ def score_pool(model, X, specs, ids, settings):
 
 
 def model_rows(name, seed, settings, motifs, tmp) -> tuple[list, pd.DataFrame, object]:
-    from dfim.models import load_model
-    from dfim.stats import bh_qvalues
-
     spec = controls.BY_NAME[name]
-    sim = controls.simulate(spec, seed, settings.n_train, motifs)
-    tr = controls.train(spec, seed, sim, tmp / f"{name}_s{seed}.h5")
-    model = load_model(tmp / f"{name}_s{seed}.h5")
-    specs, _, used = instance_specs(sim.instances, controls.eval_rows(spec, sim, tr["test_index"]))
-    if len(used) > settings.max_windows:
-        specs, _, used = instance_specs(sim.instances, used[: settings.max_windows])
-    X = sim.X[used]
+    model, tr, specs, used, X = run.trained_model(spec, seed, settings, motifs, tmp)
     s = score_pool(model, X, specs, used, settings)
     f = truth.annotate(s["fis"], grammar_pair=tuple(spec.motifs), distractors=spec.distractors,
                        spacing=name == "spacing", max_gap=grammars.MAX_GAP, control=spec.control).reset_index(drop=True)
@@ -132,8 +119,7 @@ def model_rows(name, seed, settings, motifs, tmp) -> tuple[list, pd.DataFrame, o
     rows = []
     seg_info.update(rankings(f, null))
     for tau in TAUS:
-        q = bh_qvalues(pvalues(f, null, tau))
-        c = q < 0.05
+        c = called(f, null, tau)["qval"].to_numpy(float) < 0.05
 
         def rate(m):
             m = m.to_numpy(bool)
@@ -146,22 +132,17 @@ def model_rows(name, seed, settings, motifs, tmp) -> tuple[list, pd.DataFrame, o
 
 
 def noise_rows(model, name, seed, settings) -> tuple[list, list]:
-    from dfim.stats import bh_qvalues
-
-    n, L, k, width = settings.noise_windows, grammars.LENGTH, 4, 12
-    rng = np.random.default_rng(99)  # the same windows as run.noise_control
-    bg = np.array([(1 - grammars.GC) / 2, grammars.GC / 2, grammars.GC / 2, (1 - grammars.GC) / 2])
-    X = np.eye(4, dtype=np.float32)[rng.choice(4, size=(n, L), p=bg)]
-    specs = run.noise_specs(n, L, k, width, 99)
-    s = score_pool(model, X, specs, np.arange(n) + 10**6, settings)
+    X, specs, ids = run.noise_windows(settings)  # the windows of run.noise_control
+    s = score_pool(model, X, specs, ids, settings)
     f = truth.annotate(s["fis"], grammar_pair=("-", "-"), control=True,
-                       distractors=[f"E{j + 1}" for j in range(k)]).reset_index(drop=True)
+                       distractors=[f"E{j + 1}" for j in range(run.NOISE_ELEMENTS)]).reset_index(drop=True)
     null = segment_epistasis(model, X, s["null"], grammars.GC)
     rows, classes = [], []
     for tau in TAUS:
-        p = pvalues(f, null, tau)
+        c = called(f, null, tau)
+        p = c["pval"].to_numpy(float)
         rows.append(dict(model=f"noise ({name})", seed=seed, tau=tau, p05=float(np.mean(p < 0.05)),
-                         p01=float(np.mean(p < 0.01)), calls=int((bh_qvalues(p) < 0.05).sum())))
+                         p01=float(np.mean(p < 0.01)), calls=int((c["qval"] < 0.05).sum())))
         if tau == np.inf:
             for lab, m in [("all", np.ones(len(f), bool)), ("model-truth non-interacting", f["truth_nonint"]),
                            ("neither class", ~f["truth_int"] & ~f["truth_nonint"]),

@@ -11,7 +11,8 @@ from dfim import MutationSpecs
 from dfim.importance import hypothetical_scores, make_references, make_scorer
 from dfim.models import load_model
 from dfim.native.locality import bucket, changed_windows, pack, window_plan
-from dfim.pipeline import ScoringOptions, score_sequences
+from dfim.native.locality import first_block
+from dfim.pipeline import NullOptions, ScoringOptions, score_random_source, score_sequences
 
 # sources at both edges, in the middle, of widths 1, 10 and 25 (and 4, across a pooling boundary)
 SPANS = [(0, 1), (0, 10), (27, 28), (30, 40), (20, 45), (L - 1, L), (L - 10, L), (L - 25, L), (13, 17)]
@@ -232,3 +233,66 @@ def test_score_sequences_fis_unchanged_with_locality(models, rng, method, refere
     a, b = on.fis["score"].to_numpy(), off.fis["score"].to_numpy()
     assert np.abs(a - b).max() <= 1e-5 * np.abs(b).max()
     assert_rows_close(on.mutant_importance.actual[0], off.mutant_importance.actual[0])
+
+
+# targets at both edges, overlapping each other, and one of 1 bp
+TARGETS = np.array([(0, 6), (20, 34), (30, 40), (47, 48), (L - 9, L)])
+
+
+@pytest.mark.parametrize("which", ["deep", "dense_head_bn", "demo"])
+@pytest.mark.parametrize("method", ["grad_x_input", "deeplift"])
+def test_input_gradient_on_targets_only_matches_full_pass_there(models, scorers, rng, which, method):
+    """Mutants given targets: the full pass's scores on every target, NaN elsewhere; the other rows unchanged."""
+    s = scorers(which, method)
+    assert first_block(s.model, s.steps, L) is not None  # the mutants' first layers run on slices
+    X, X_all, origin, spans = dfim_rows(rng)
+    refs = make_references(X, "gc")
+    n = len(X_all)
+    # every other mutant wants its targets only, each with its own subset
+    targets = [None if o < 0 or i % 2 else TARGETS[: 1 + i % len(TARGETS)] for i, o in enumerate(origin)]
+    local = hypothetical_scores(s, X_all, refs, task=1, batch_size=16, origin=origin, spans=spans, targets=targets)
+    assert s.locality_path.startswith("local forward"), s.locality_path
+    n_t = sum(t is not None for t in targets)
+    assert f"{n_t} with the input gradient on their targets only" in s.locality_path, s.locality_path
+    s.locality = False
+    try:
+        full = hypothetical_scores(s, X_all, refs, task=1, batch_size=16)
+    finally:
+        s.locality = True
+    for i in range(n):
+        if targets[i] is None:
+            assert_rows_close(local[i : i + 1], full[i : i + 1])
+            continue
+        keep = np.zeros(L, bool)
+        for a, b in targets[i]:
+            keep[a:b] = True
+        assert np.isnan(local[i, ~keep]).all()
+        err = np.abs(local[i, keep] - full[i, keep]).max() / np.abs(full[i]).max()
+        assert err <= 1e-5, (i, err)
+
+
+@pytest.mark.parametrize("method,strategy", [("deeplift", "gc"), ("grad_x_input", "per_base")])
+def test_random_source_null_unchanged_by_target_only_gradients(models, rng, method, strategy):
+    """The segments' FIS (the null table) and the observed FIS equal the full pass's within 1e-5."""
+    model = models["deep"]
+    X = random_onehot(rng, 3, L)
+    spec = {}
+    for i in range(3):
+        for j, (s, e) in enumerate([(2, 8), (28, 34), (50, 56)]):
+            spec[f"s{i}_{j}"] = {"seq": i, "mut_start": s, "mut_end": e, "mut_name": f"m{j}",
+                                 "resp_start": [2, 28, 50], "resp_end": [8, 34, 56], "resp_names": ["a", "b", "c"]}
+    specs = MutationSpecs.from_dict(spec)
+    opts = ScoringOptions(method=method, reference="gc", tasks=[0, 1], batch_size=16, strategy=strategy)
+    null = NullOptions(segments=3)
+    with opts.scorer(model) as s:
+        on = score_random_source(model, X, specs, opts, null, scorer=s)
+        assert "with the input gradient on their targets only" in s.locality_path, s.locality_path
+        assert " 0 with the input gradient" not in s.locality_path, s.locality_path
+        s.locality = False
+        off = score_random_source(model, X, specs, opts, null, scorer=s)
+    assert len(on.null) == len(off.null) > 0
+    a, b = on.null["score"].to_numpy(), off.null["score"].to_numpy()
+    assert np.isfinite(a).all()
+    assert np.abs(a - b).max() <= 1e-5 * np.abs(b).max()
+    a, b = on.scored.fis["score"].to_numpy(), off.scored.fis["score"].to_numpy()
+    assert np.allclose(a, b, rtol=0, atol=1e-5 * np.nanmax(np.abs(b)), equal_nan=True)

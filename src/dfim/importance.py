@@ -103,7 +103,8 @@ def make_references(X: np.ndarray, kind: str = "gc", *, n_refs: int = 10, gc: fl
 
 
 def hypothetical_scores(scorer, X: np.ndarray, refs: np.ndarray, ref_index=None, *,
-                        task: int = 0, batch_size: int = 256, origin=None, spans=None, progress=None) -> np.ndarray:
+                        task: int = 0, batch_size: int = 256, origin=None, spans=None, targets=None,
+                        progress=None) -> np.ndarray:
     """Hypothetical scores ``(n, L, 4)`` of ``X (n, L, 4)`` for one task.
 
     refs : ``(n_r, K, L, 4)``; sequence ``i`` is scored against ``refs[ref_index[i]]``
@@ -117,9 +118,14 @@ def hypothetical_scores(scorer, X: np.ndarray, refs: np.ndarray, ref_index=None,
         and the ``[start, end)`` it changed; a scorer with a ``locality`` attribute (the
         native one) then computes mutants' forward passes locally where it can
         (:mod:`dfim.native.locality`), others ignore them.
+    targets : for each row None or the ``[start, end)`` intervals where its scores are
+        wanted; the native scorer's local path then computes that row's input gradient in
+        the targets' cones only and leaves NaN elsewhere (other scorers ignore it).
     progress : a :class:`dfim.progress.Progress` told the rows of every batch, or None.
     """
     local = {"origin": origin, "spans": spans} if origin is not None and hasattr(scorer, "locality") else {}
+    if local and targets is not None:
+        local["targets"] = targets
     X = np.asarray(X, np.float32)
     n = len(X)
     if len(refs) == 1:  # one reference shared by every sequence
@@ -153,7 +159,7 @@ def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", refere
                        tasks=(0,), backend: str = "native", n_refs: int = 10, gc: float = 0.46,
                        seed: int = 0, ids=None, target: str = "preactivation",
                        batch_size: int = 256, threads=None, scorer=None, refs=None,
-                       ref_index=None, origin=None, spans=None, progress=None) -> Importance:
+                       ref_index=None, origin=None, spans=None, targets=None, progress=None) -> Importance:
     """Score sequences (originals and mutants alike) for one or more tasks.
 
     Parameters
@@ -176,6 +182,7 @@ def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", refere
         :func:`hypothetical_scores`).
     origin, spans : which rows are mutants of which, and where they changed (see
         :func:`hypothetical_scores`; the native scorer's local forward pass).
+    targets : rows whose scores are wanted on some intervals only (see :func:`hypothetical_scores`).
     progress : a :class:`dfim.progress.Progress` told the rows of every batch, or None.
 
     Returns
@@ -193,5 +200,5 @@ def compute_importance(model, X: np.ndarray, *, method: str = "deeplift", refere
     with nullcontext(scorer) if scorer is not None else make_scorer(model, method, backend, target=target,
                                                                     threads=threads) as s:
         hyp = np.stack([hypothetical_scores(s, X, refs, ref_index, task=t, batch_size=batch_size, origin=origin,
-                                            spans=spans, progress=progress) for t in tasks])
+                                            spans=spans, targets=targets, progress=progress) for t in tasks])
     return Importance(hyp=hyp, actual=hyp * X[None], tasks=tasks)

@@ -144,6 +144,15 @@ def mutant_origins(n: int, key: pd.DataFrame):
     return origin, spans
 
 
+def null_targets(n: int, key: pd.DataFrame, specs: MutationSpecs, null_from: int) -> list:
+    """For the rows of ``[X; mutants]``: the ``(n_t, 2)`` target intervals of each mutant of a spec
+    from ``null_from`` on (the random-source segments), None for the others."""
+    spec_of = key["spec"].to_numpy(int)
+    spans = {j: np.stack([specs[j].resp_start, specs[j].resp_end], 1).astype(np.int64)
+             for j in np.unique(spec_of[spec_of >= null_from])}
+    return [None] * n + [spans.get(j) for j in spec_of]
+
+
 def score_sequences(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, opts: ScoringOptions | None = None,
                     *, scorer=None, ids=None, epistasis: bool | int = True, progress: Progress | None = None,
                     kind: str = "observed", null_from: int | None = None) -> Scored:
@@ -173,6 +182,8 @@ def score_sequences(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, o
     both = np.concatenate([X, mutants]) if len(mutants) else X
     ref_index = np.concatenate([np.arange(len(X)), key["seq"].to_numpy()])
     origin, spans = mutant_origins(len(X), key)
+    # the segments' FIS reads their targets only: the scorer may compute nothing else for them
+    targets = None if null_from is None else null_targets(len(X), key, specs, null_from)
     if progress is not None:
         m_null = 0 if null_from is None else int((key["spec"].to_numpy(int) >= null_from).sum())
         parts = {kind: len(both) - m_null, "null": m_null} if m_null else {kind: len(both)}
@@ -180,7 +191,8 @@ def score_sequences(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, o
         progress.begin(name, parts, repeats=len(opts.tasks))
     with _scorer_for(model, opts, scorer) as s:
         imp = compute_importance(model, both, scorer=s, refs=refs, ref_index=ref_index, tasks=opts.tasks,
-                                 batch_size=opts.batch_size, origin=origin, spans=spans, progress=progress)
+                                 batch_size=opts.batch_size, origin=origin, spans=spans, targets=targets,
+                                 progress=progress)
     n = len(X)
     orig = Importance(imp.hyp[:, :n], imp.actual[:, :n], imp.tasks)
     mut = Importance(imp.hyp[:, n:], imp.actual[:, n:], imp.tasks)

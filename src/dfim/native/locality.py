@@ -11,6 +11,16 @@ on whole tensors (they are cheap), as do every layer from the first one that is 
 plain local op on, and the whole input-gradient (multiplier) pass: every convolution's
 gradient is the full one, as in the native scorer, so only forward FLOPs are saved.
 
+Rows whose scores are wanted on a few *targets* only (the random-source null's segment
+mutants: their FIS reads the window's elements and nothing else) also get a local
+backward pass: a target's input gradient depends on the layers above only through the
+cone of positions a change of the target's width would affect (the same
+:func:`window_plan`), so each convolution's input gradient is computed on the targets'
+windows only (:func:`input_grad_windows`), and the first convolution with the
+element-wise and pooling steps after it (:class:`Block`, the largest tensors of the
+network) runs on slices of the input around the change and around each target
+(:func:`block_op`). Such rows' scores are NaN off their targets.
+
 Where it applies (:func:`why_full`), else the native scorer's full pass runs unchanged:
 
 * methods ``grad_x_input`` (any reference: the multipliers do not depend on it),
@@ -154,61 +164,264 @@ def why_full(scorer, refs=None) -> str | None:
     return None
 
 
-def windowed_conv(fn, h, z_base, a, op: Op):
-    """``fn(h)`` for mutant rows ``h``: computed on ``[a, a + op.width)`` of the output, ``z_base``
-    (the original's output) elsewhere; its gradient is ``fn``'s full input gradient.
+def windowed_conv(fn, h, z_base, a, op: Op | None, back=None):
+    """``fn(h)`` for mutant rows ``h``, with a windowed forward pass, a windowed input gradient, or both.
 
-    a : ``(m,)`` int32 first output position of each row's window.
+    Forward (``op`` given): computed on ``[a, a + op.width)`` of the output, ``z_base`` (the
+    original's output) elsewhere; ``a`` ``(m,)`` int32 first output position of each row's
+    window. ``op`` None: ``fn(h)`` on the whole rows.
+    Backward (``back`` given, :func:`input_grad_windows`): the input gradient only on each
+    row's target windows, zero elsewhere; None: ``fn``'s full input gradient.
     """
     import tensorflow as tf
 
-    w_out = op.width
-    idx = a[:, None] + tf.range(w_out + op.k - 1)[None, :]
-    kernel = tf.constant(op.kernel)
-    bias = None if op.bias is None else tf.constant(op.bias)
+    from .program import vjp
+
+    def forward(v):
+        if op is None:
+            return fn(v)
+        w_out = op.width
+        idx = a[:, None] + tf.range(w_out + op.k - 1)[None, :]
+        padded = tf.pad(v, [[0, 0], [op.left, op.right], [0, 0]])
+        win = tf.nn.conv1d(tf.gather(padded, idx, batch_dims=1), tf.constant(op.kernel), 1, "VALID")
+        if op.bias is not None:
+            win = tf.nn.bias_add(win, tf.constant(op.bias))
+        rows = tf.repeat(tf.range(tf.shape(v)[0])[:, None], w_out, axis=1)
+        pos = a[:, None] + tf.range(w_out)[None, :]
+        return tf.tensor_scatter_nd_update(z_base, tf.stack([rows, pos], -1), win)
 
     @tf.custom_gradient
     def conv(v):
-        from .program import vjp
+        def grad(g):
+            return vjp(fn, v, g) if back is None else input_grad_windows(g, v.shape[1], *back)
 
-        padded = tf.pad(v, [[0, 0], [op.left, op.right], [0, 0]])
-        win = tf.nn.conv1d(tf.gather(padded, idx, batch_dims=1), kernel, 1, "VALID")
-        if bias is not None:
-            win = tf.nn.bias_add(win, bias)
-        rows = tf.repeat(tf.range(tf.shape(v)[0])[:, None], w_out, axis=1)
-        pos = a[:, None] + tf.range(w_out)[None, :]
-        z = tf.tensor_scatter_nd_update(z_base, tf.stack([rows, pos], -1), win)
-        return z, lambda g: vjp(fn, v, g)
+        return forward(v), grad
 
     return conv(h)
 
 
-def local_logits(steps, plan, x_o, x_m, orig_index, start, width: int, rule=None):
+def input_grad_windows(g, L_in: int, op: Op, b, w_in: int):
+    """The input gradient of a stride-1 convolution on ``w_in``-wide windows, zero elsewhere.
+
+    g : ``(m, L_out, C_out)`` gradient at the convolution's output; it must be exact on
+    every output position the windows read (the next layer up's windows, :func:`target_plan`).
+    b : ``(m, T)`` first input position of each row's ``T`` windows. Returns
+    ``(m, L_in, C_in)``: ``dx[i] = sum_d W[d]^T g[i + left - d]`` on the windows, as a valid
+    convolution of the gradient's slices with the flipped, transposed kernel.
+    """
+    import tensorflow as tf
+
+    k = op.k
+    m, T = tf.shape(g)[0], tf.shape(b)[1]
+    c_out, c_in = op.kernel.shape[2], op.kernel.shape[1]
+    gp = tf.pad(g, [[0, 0], [k - 1, k - 1], [0, 0]])  # out-of-range output positions read as 0
+    idx = b[:, :, None] + op.left + tf.range(w_in + k - 1)[None, None, :]
+    sl = tf.gather(gp, tf.reshape(idx, (m, -1)), batch_dims=1)
+    sl = tf.reshape(sl, (m * T, w_in + k - 1, c_out))
+    flipped = tf.constant(np.ascontiguousarray(np.transpose(op.kernel[::-1], (0, 2, 1))))
+    d = tf.reshape(tf.nn.conv1d(sl, flipped, 1, "VALID"), (m, -1, c_in))
+    pos = tf.reshape(b[:, :, None] + tf.range(w_in)[None, None, :], (m, -1))
+    rows = tf.repeat(tf.range(m)[:, None], T * w_in, axis=1)
+    # windows that overlap write the same positions; each writes values computed from the same slice entries
+    return tf.tensor_scatter_nd_update(tf.zeros((m, L_in, c_in), g.dtype), tf.stack([rows, pos], -1), d)
+
+
+@dataclass
+class Block:
+    """The first convolution and the element-wise and pooling steps after it, up to the next convolution.
+
+    ``n`` steps; ``conv`` the convolution's :class:`Op` (its window fields unused); ``stride``
+    the product of the block's pool sizes; ``length`` its output's length. A mutant's block
+    output is computed on slices of its input only (:func:`sliced_block`): for the targeted
+    rows the block's full-size tensors, the largest of the network, are never made.
+    """
+
+    n: int
+    conv: Op
+    stride: int
+    length: int
+
+    def slices(self, width: int) -> int:
+        """Block output positions a change (or target) of ``width`` input positions spans, at most."""
+        return min(self.length, (width + self.conv.k - 2) // self.stride + 2)
+
+
+def first_block(model, steps, L: int) -> Block | None:
+    """The :class:`Block` of a chain starting with a windowable convolution, or None."""
+    if not steps or steps[0].layer != "Conv1D" or steps[0].kind != "linear":
+        return None
+    p = _conv_params(model, steps[0])
+    if p is None:
+        return None
+    kernel, bias, k, left, right = p
+    length, stride, n = L + left + right - k + 1, 1, 1
+    for step in steps[1:]:
+        if step.layer in ("MaxPooling1D", "AveragePooling1D") and step.kind == "linear":
+            if step.size != step.stride or step.padding != "VALID":
+                break
+            stride, length = stride * step.size, length // step.size
+        elif step.layer == "ReLUMaxPool":
+            stride, length = stride * step.size, length // step.size
+        elif not ((step.kind == "act" and getattr(step, "elementwise", False)) or step.layer == "BatchNormalization"):
+            break
+        n += 1
+    if length < 1:
+        return None
+    return Block(n, Op("conv", 0, kernel, bias, k, left, right), stride, length)
+
+
+def sliced_block(steps, block: Block, xs, q0, rule=None, z_ref=None):
+    """The block's output on ``q0 + [0, w)`` for input slices ``xs (R, w * stride + k - 1, 4)`` of the
+    padded input starting at ``q0 * stride`` (``q0 (R,)``) -> ``(R, w, C)``, as the whole-row pass computes it.
+
+    ``rule``, ``z_ref``: the DeepLIFT rule ``(step, z, z_r)`` and the reference's activation
+    inputs by step id (``(1, L_step, C)``), sliced here to the same positions; None for gradients.
+    """
+    import tensorflow as tf
+
+    op = block.conv
+    h = tf.nn.conv1d(xs, tf.constant(op.kernel), 1, "VALID")
+    if op.bias is not None:
+        h = tf.nn.bias_add(h, tf.constant(op.bias))
+    level = 1  # pooling so far: block output position q is position q * stride / level here
+    for step in steps[1 : block.n]:
+        if rule is not None and step.kind in ("act", "block"):
+            idx = q0[:, None] * (block.stride // level) + tf.range(h.shape[1])[None, :]
+            h = rule(step, h, tf.gather(z_ref[id(step)][0], idx))
+        else:
+            h = step.fn(h)
+        if step.layer in ("MaxPooling1D", "AveragePooling1D", "ReLUMaxPool"):
+            level *= step.size
+    return h
+
+
+def block_op(steps, block: Block, x_m, base, start, width: int, t_start, t_width: int, rule=None, z_ref=None):
+    """The block's output for mutant rows ``x_m (m, L, 4)``: the original's ``base (m, L_b, C)`` outside the
+    change's slice; its gradient is the input gradient on the ``t_width``-wide target windows
+    starting at ``t_start (m, T)`` only, zero elsewhere.
+
+    start : ``(m,)`` first input position of each row's ``width``-wide change.
+    """
+    import tensorflow as tf
+
+    op, S, Lb = block.conv, block.stride, block.length
+    L = x_m.shape[1]
+    wf, wt = block.slices(width), block.slices(t_width)
+
+    def slices(xp, first, w):
+        """Slices of the padded input for block outputs ``first + [0, w)``, ``first`` (m, T) -> (m*T, n, 4)."""
+        n = w * S + op.k - 1
+        idx = first[:, :, None] * S + tf.range(n)[None, None, :]
+        out = tf.gather(xp, tf.reshape(idx, (tf.shape(xp)[0], -1)), batch_dims=1)
+        return tf.reshape(out, (-1, n, 4))
+
+    def first_of(a, w):  # the first block output a change (target) starting at input position a reaches
+        return tf.clip_by_value((a - op.right) // S, 0, Lb - w)
+
+    @tf.custom_gradient
+    def blk(v):
+        xp = tf.pad(v, [[0, 0], [op.left, op.right], [0, 0]])
+        m = tf.shape(v)[0]
+        q = first_of(start, wf)
+        win = sliced_block(steps, block, slices(xp, q[:, None], wf), q, rule, z_ref)
+        rows = tf.repeat(tf.range(m)[:, None], wf, axis=1)
+        out = tf.tensor_scatter_nd_update(base, tf.stack([rows, q[:, None] + tf.range(wf)[None, :]], -1), win)
+
+        def grad(g):
+            T = tf.shape(t_start)[1]
+            qt = first_of(t_start, wt)  # (m, T)
+            xs = slices(xp, qt, wt)
+            gi = tf.reshape(qt[:, :, None] + tf.range(wt)[None, None, :], (m, -1))
+            gs = tf.reshape(tf.gather(g, gi, batch_dims=1), (-1, wt, g.shape[2]))
+            q_flat = tf.reshape(qt, (-1,))
+            with tf.GradientTape() as tape:
+                tape.watch(xs)
+                y = sliced_block(steps, block, xs, q_flat, rule, z_ref)
+            dxs = tape.gradient(y, xs, output_gradients=gs)
+            # inputs past the slice feed only outputs the block's pooling drops: their gradient is 0
+            dxs = tf.pad(dxs, [[0, 0], [0, t_width], [0, 0]])
+            off = tf.reshape(t_start + op.left - qt * S, (-1,))
+            d = tf.gather(dxs, off[:, None] + tf.range(t_width)[None, :], batch_dims=1)
+            pos = tf.reshape(t_start[:, :, None] + tf.range(t_width)[None, None, :], (m, -1))
+            rows_t = tf.repeat(tf.range(m)[:, None], T * t_width, axis=1)
+            return tf.tensor_scatter_nd_update(tf.zeros((m, L, 4), v.dtype), tf.stack([rows_t, pos], -1),
+                                               tf.reshape(d, (m, -1, 4)))
+
+        return out, grad
+
+    return blk(x_m)
+
+
+def local_logits(steps, plan, x_o, x_m, orig_index, start, width: int, rule=None, tplan=None, t_start=None,
+                 t_width: int = 0, block=None, rule3=None, z_ref=None):
     """Outputs ``(B_o + B_m, n_out)`` of originals ``x_o`` (full) and mutants ``x_m`` (windowed prefix).
 
     orig_index : ``(B_m,)`` row of ``x_o`` each mutant comes from; start : ``(B_m,)`` first
     position of its changed window (``width`` wide) in the input. ``rule(step, z)``
     replaces each activation (the DeepLIFT rules), as ``on_act`` of :func:`run`.
+    tplan, t_start, t_width : the plan of the targets' windows (:func:`window_plan` of
+    ``t_width``) and ``(B_m, T)`` first input position of each mutant's ``T`` target windows:
+    the mutants' input gradient is then exact on those windows only (the rest of it is not
+    computed, and reads 0); None: everywhere. A target's input gradient depends on the
+    layers above only through the same cone of positions a change there would affect, so
+    the plan of a change of the target's width is the plan of its backward pass.
+    block, rule3, z_ref : with targets, the mutants' :class:`Block` computed on slices
+    (:func:`block_op`), the rule as ``(step, z, z_r)`` and the reference's activation
+    inputs by step id; None: every step as above.
     """
     import tensorflow as tf
 
     def apply(step, h):
         return rule(step, h) if rule is not None and step.kind in ("act", "block") else step.fn(h)
 
-    h_o, h_m, a = x_o, x_m, start
-    for step, op in zip(steps, plan):
-        if op.kind == "conv":
+    tplan = tplan or []
+    h_o, h_m, a, b = x_o, x_m, start, t_start
+    w_b = t_width  # width of the target windows at the current layer's input
+    n = max(len(plan), len(tplan))
+    first = 0
+    if block is not None:  # targeted rows: the first block on slices of the input only
+        for i, step in enumerate(steps[: block.n]):
+            h_o = apply(step, h_o)
+            # the windows' starts at the block's output, as the plans' steps move them
+            L_i = h_o.shape[1]
+            a, b, w_b = _moved(plan, i, a, L_i), _moved(tplan, i, b, L_i), _width(tplan, i, w_b)
+        h_m = block_op(steps, block, x_m, tf.stop_gradient(tf.gather(h_o, orig_index)), start, width, t_start,
+                       t_width, rule3, z_ref)
+        first = block.n
+    for i in range(first, n):
+        step = steps[i]
+        op = plan[i] if i < len(plan) else None
+        top = tplan[i] if i < len(tplan) else None
+        kind = (op or top).kind
+        if kind == "conv":
             z_o = step.fn(h_o)
-            L_out = z_o.shape[1]
-            a = tf.clip_by_value(a - (op.k - 1 - op.left), 0, L_out - op.width)
-            h_m = windowed_conv(step.fn, h_m, tf.stop_gradient(tf.gather(z_o, orig_index)), a, op)
+            back = None if top is None else (top, b, w_b)
+            base = None if op is None else tf.stop_gradient(tf.gather(z_o, orig_index))
+            h_m = windowed_conv(step.fn, h_m, base, _moved(plan, i, a, z_o.shape[1]), op, back)
             h_o = z_o
         else:
             h_o, h_m = apply(step, h_o), apply(step, h_m)
-            if op.kind == "pool":
-                a = tf.clip_by_value(a // op.size, 0, h_m.shape[1] - op.width)
+        a, b, w_b = _moved(plan, i, a, h_m.shape[1]), _moved(tplan, i, b, h_m.shape[1]), _width(tplan, i, w_b)
     h = tf.concat([h_o, h_m], 0)
-    return run(steps[len(plan):], h, on_act=rule)
+    return run(steps[max(n, first):], h, on_act=rule)
+
+
+def _moved(plan, i: int, a, L_out: int):
+    """Window starts ``a`` after step ``i`` of ``plan`` (unchanged past its end), ``L_out`` that step's output length."""
+    import tensorflow as tf
+
+    if i >= len(plan) or a is None:
+        return a
+    op = plan[i]
+    if op.kind == "conv":
+        return tf.clip_by_value(a - (op.k - 1 - op.left), 0, L_out - op.width)
+    if op.kind == "pool":
+        return tf.clip_by_value(a // op.size, 0, L_out - op.width)
+    return a
+
+
+def _width(plan, i: int, w):
+    return plan[i].width if i < len(plan) else w
 
 
 class LocalForward:
@@ -225,10 +438,18 @@ class LocalForward:
             self.plans[width] = window_plan(s.model, s.steps, s.model.length, width)
         return self.plans[width]
 
-    def fn(self, width: int):
-        """``(x_o, x_m, orig_index, start, ref, task) -> (m_o, m_m)`` multipliers, for windows of ``width``."""
-        if width in self._fns:
-            return self._fns[width]
+    def block(self):
+        """The scorer's :class:`Block` (None: the model's first layers do not form one)."""
+        if "_block" not in self.__dict__:
+            s = self.scorer
+            self._block = first_block(s.model, s.steps, s.model.length)
+        return self._block
+
+    def fn(self, width: int, t_width: int = 0):
+        """``(x_o, x_m, orig_index, start, ref, task[, t_start]) -> (m_o, m_m)`` multipliers, for changes of
+        ``width``; with ``t_width``, the mutants' only on their ``t_width``-wide target windows."""
+        if (width, t_width) in self._fns:
+            return self._fns[(width, t_width)]
         import tensorflow as tf
 
         from .rules import rescale_op, revealcancel_op
@@ -236,29 +457,36 @@ class LocalForward:
 
         s = self.scorer
         steps, plan, L = s.steps, self.plan(width), s.model.length
+        tplan = self.plan(t_width) if t_width else None
+        block = self.block() if t_width else None
         rules = s.method != "grad_x_input"
 
-        def multipliers(x_o, x_m, orig_index, start, ref, task):
-            rule = None
+        def multipliers(x_o, x_m, orig_index, start, ref, task, t_start=None):
+            rule = rule3 = by_step = None
             if rules:
                 z_r = iter(reference_activations(steps, ref))
                 by_step = {id(st): next(z_r) for st in steps if st.kind in ("act", "block")}
 
+                def rule3(step, z, z_ref):
+                    return (rescale_op if step.kind == "act" else revealcancel_op)(step, z, z_ref)
+
                 def rule(step, z):
-                    return (rescale_op if step.kind == "act" else revealcancel_op)(step, z, by_step[id(step)])
+                    return rule3(step, z, by_step[id(step)])
 
             with tf.GradientTape() as tape:
                 tape.watch([x_o, x_m])
-                y = local_logits(steps, plan, x_o, x_m, orig_index, start, width, rule)
+                y = local_logits(steps, plan, x_o, x_m, orig_index, start, width, rule, tplan, t_start, t_width,
+                                 block, rule3, by_step)
                 y = tf.reduce_sum(y[:, task])
             return tape.gradient(y, [x_o, x_m])
 
         spec_x = tf.TensorSpec((None, L, 4), tf.float32)
         spec_i = tf.TensorSpec((None,), tf.int32)
-        f = tf.function(multipliers, input_signature=[spec_x, spec_x, spec_i, spec_i,
-                                                      tf.TensorSpec((1, L, 4), tf.float32),
-                                                      tf.TensorSpec((), tf.int32)])
-        self._fns[width] = f
+        sig = [spec_x, spec_x, spec_i, spec_i, tf.TensorSpec((1, L, 4), tf.float32), tf.TensorSpec((), tf.int32)]
+        if t_width:
+            sig.append(tf.TensorSpec((None, None), tf.int32))
+        f = tf.function(multipliers, input_signature=sig)
+        self._fns[(width, t_width)] = f
         return f
 
 
@@ -339,12 +567,19 @@ def _note(scorer, msg: str) -> None:
         log.info("native scorer (%s): %s", scorer.method, msg)
 
 
-def local_scores(scorer, X: np.ndarray, origin, spans, task: int, batch_size: int, refs=None, progress=None):
+def local_scores(scorer, X: np.ndarray, origin, spans, task: int, batch_size: int, refs=None, progress=None,
+                 targets=None):
     """Multipliers (``refs`` None: reference-free gradients) or hypothetical scores against one shared
     reference ``refs (1, 1, L, 4)`` of ``X (n, L, 4)``, computing mutants' forward passes locally.
 
     origin : ``(n,)`` for each row, the row of ``X`` it was mutated from, or -1 (an original).
     spans : ``(n, 2)`` ``[start, end)`` of each mutant's change (rows with ``origin < 0`` ignored), or None.
+
+    targets : for each row, None or an ``(n_t, 2)`` array of ``[start, end)`` intervals: that
+    row's scores are wanted on those intervals only (the random-source null's segment
+    mutants, whose FIS reads the targets alone). Its input gradient is then computed only
+    in the targets' cones (:func:`input_grad_windows`) and its scores elsewhere are NaN,
+    so that nothing can read them by mistake.
 
     Returns None when the scorer's full pass must run instead (:func:`why_full`; recorded
     in ``scorer.locality_path``), else ``(n, L, 4)`` float32. Rows the local pass does not
@@ -368,8 +603,12 @@ def local_scores(scorer, X: np.ndarray, origin, spans, task: int, batch_size: in
     if reason is None:
         start, end = changed_windows(X, origin, spans)
         widths = np.array([bucket(int(w)) for w in end - start])
-        local = {w: mut[widths == w] for w in np.unique(widths) if _has_window(scorer, int(w))}
-        if not local:
+        t_widths = _target_widths(scorer, mut, targets)
+        groups = {}
+        for w, tw in sorted(set(zip(widths.tolist(), t_widths.tolist()))):
+            if _has_window(scorer, int(w)):
+                groups[(w, tw)] = mut[(widths == w) & (t_widths == tw)]
+        if not groups:
             reason = f"no windowable convolution for windows of {sorted(set(widths.tolist()))} bp"
     if reason is not None:
         _note(scorer, "full pass: " + reason)
@@ -381,9 +620,9 @@ def local_scores(scorer, X: np.ndarray, origin, spans, task: int, batch_size: in
     t = tf.constant(int(task), tf.int32)
     out = np.empty_like(X)
     done = np.zeros(n, bool)  # rows with local multipliers
-    for w, rows_w in local.items():
+    for (w, tw), rows_w in groups.items():
         B_o, batches = pack(origin[rows_w], rows)
-        f = fwd.fn(int(w))
+        f = fwd.fn(int(w), int(tw))
         for origs, muts in batches:
             mj = rows_w[[j for j, _ in muts]]
             xo = X[origs]
@@ -392,7 +631,10 @@ def local_scores(scorer, X: np.ndarray, origin, spans, task: int, batch_size: in
             # the window of width w starting at the change, clipped into the input
             a = np.clip(np.array([starts[j] for j in mj]), 0, L - int(w)).astype(np.int32)
             B_m = rows - B_o
-            m_o, m_m = f(_pad(xo, B_o), _pad(xm, B_m), _pad(oi, B_m), _pad(a, B_m), ref, t)
+            args = [_pad(xo, B_o), _pad(xm, B_m), _pad(oi, B_m), _pad(a, B_m), ref, t]
+            if tw:
+                args.append(_pad(_target_starts([targets[j] for j in mj], L, int(tw)), B_m))
+            m_o, m_m = f(*args)
             m_o, m_m = m_o.numpy()[: len(origs)], m_m.numpy()[: len(mj)]
             new = ~done[origs]
             out[np.asarray(origs)[new]] = m_o[new]
@@ -409,9 +651,49 @@ def local_scores(scorer, X: np.ndarray, origin, spans, task: int, batch_size: in
         else:
             out[rest] = scorer.hypothetical(X[rest], refs, np.zeros(len(rest), int), task, batch_size,
                                             progress=progress)
-    _note(scorer, f"local forward for mutant rows (windows of {sorted(int(w) for w in local)} bp; "
-                  f"{len(mut) - sum(len(v) for v in local.values())} mutant(s) on the full pass)")
+    for (w, tw), rows_w in groups.items():
+        if tw:
+            out[rows_w] = _only_targets(out[rows_w], [targets[j] for j in rows_w])
+    n_t = sum(len(v) for (_, tw), v in groups.items() if tw)
+    _note(scorer, f"local forward for mutant rows (windows of {sorted({int(w) for w, _ in groups})} bp; "
+                  f"{len(mut) - sum(len(v) for v in groups.values())} mutant(s) on the full pass; "
+                  f"{n_t} with the input gradient on their targets only)")
     return out
+
+
+def _target_widths(scorer, mut: np.ndarray, targets) -> np.ndarray:
+    """The target window width of each mutant row in ``mut`` (0: its whole input gradient is wanted)."""
+    tw = np.zeros(len(mut), np.int64)
+    if targets is None:
+        return tw
+    for i, j in enumerate(mut):
+        t = targets[j]
+        if t is None or not len(t):
+            continue
+        t = np.asarray(t).reshape(-1, 2)
+        w = bucket(int((t[:, 1] - t[:, 0]).max()))
+        tw[i] = w if _has_window(scorer, w) else 0  # targets too wide for a window: the full gradient
+    return tw
+
+
+def _target_starts(targets: list, L: int, width: int) -> np.ndarray:
+    """``(m, T)`` first position of each row's target windows (``width`` wide, clipped into the input);
+    rows with fewer targets repeat their first (the same window computed twice)."""
+    T = max(len(t) for t in targets)
+    out = np.empty((len(targets), T), np.int32)
+    for i, t in enumerate(targets):
+        s = np.asarray(t).reshape(-1, 2)[:, 0]
+        out[i] = np.clip(np.concatenate([s, np.full(T - len(s), s[0])]), 0, L - width)
+    return out
+
+
+def _only_targets(scores: np.ndarray, targets: list) -> np.ndarray:
+    """``scores (m, L, 4)`` with NaN outside each row's target intervals."""
+    keep = np.zeros(scores.shape[:2], bool)
+    for i, t in enumerate(targets):
+        for a, b in np.asarray(t).reshape(-1, 2):
+            keep[i, a:b] = True
+    return np.where(keep[..., None], scores, np.nan).astype(scores.dtype)
 
 
 def _forward(scorer) -> LocalForward:

@@ -314,16 +314,16 @@ class NativeScorer(Scorer):
         return max(1, int(batch_size) // per_row)
 
     def multipliers(self, X: np.ndarray, R: np.ndarray | None, task: int, batch_size: int = 256, *,
-                    origin=None, spans=None) -> np.ndarray:
+                    origin=None, spans=None, targets=None) -> np.ndarray:
         """Multipliers of ``task`` at ``X (m, L, 4)`` against references ``R (m, L, 4)``.
 
         ``R`` may be None for ``grad_x_input``. Returns ``(m, L, 4)`` float32.
-        ``origin``, ``spans``: as in :meth:`hypothetical` (reference-free multipliers only).
+        ``origin``, ``spans``, ``targets``: as in :meth:`hypothetical` (reference-free multipliers only).
         """
         import tensorflow as tf
 
         if origin is not None and R is None:
-            local = local_scores(self, X, origin, spans, task, batch_size)
+            local = local_scores(self, X, origin, spans, task, batch_size, targets=targets)
             if local is not None:
                 return local
 
@@ -342,7 +342,7 @@ class NativeScorer(Scorer):
         return np.concatenate(parts) if parts else np.zeros_like(X)
 
     def hypothetical(self, X: np.ndarray, refs: np.ndarray, ref_index: np.ndarray, task: int,
-                     batch_size: int = 256, *, origin=None, spans=None, progress=None) -> np.ndarray:
+                     batch_size: int = 256, *, origin=None, spans=None, targets=None, progress=None) -> np.ndarray:
         """Hypothetical scores ``(n, L, 4)``, averaged over each sequence's ``K`` references.
 
         X : ``(n, L, 4)``; refs : ``(n_r, K, L, 4)``; ref_index : ``(n,)`` row of ``refs``
@@ -358,13 +358,16 @@ class NativeScorer(Scorer):
         them, mutants' forward passes are computed only where they differ from their
         original (:mod:`dfim.native.locality`: one shared reference, chain CNNs), the
         same scores to float rounding; ``self.locality = False`` forces the full pass.
+        ``targets`` (with ``origin``): for each row None or the ``[start, end)`` intervals where
+        its scores are wanted; on the local path such a row's input gradient is computed in
+        its targets' cones only and its scores are NaN elsewhere (on the full pass, exact everywhere).
         progress : a :class:`dfim.progress.Progress` told the rows of every batch, or None.
         """
         import tensorflow as tf
 
         if origin is not None:
             local = local_scores(self, X, origin, spans, task, batch_size, refs=np.asarray(refs, np.float32),
-                                 progress=progress)
+                                 progress=progress, targets=targets)
             if local is not None:
                 return local
 

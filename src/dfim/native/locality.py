@@ -621,6 +621,8 @@ def local_scores(scorer, X: np.ndarray, origin, spans, task: int, batch_size: in
     out = np.empty_like(X)
     done = np.zeros(n, bool)  # rows with local multipliers
     for (w, tw), rows_w in groups.items():
+        if tw:  # a batch computes as many target windows per row as its row with the most: keep like with like
+            rows_w = rows_w[np.argsort([len(targets[j]) for j in rows_w], kind="stable")]
         B_o, batches = pack(origin[rows_w], rows)
         f = fwd.fn(int(w), int(tw))
         for origs, muts in batches:

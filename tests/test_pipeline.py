@@ -165,3 +165,22 @@ def test_per_base_maps_of_one_multiplicative_pair(tmp_path, rng, c):
         # its epistasis: that substitution at the source, the soft GC background at the target base
         dm2 = W2[s2, codes[0, s2]] - (gc_background(0.46) * W2[s2]).sum()
         assert row.ism_epistasis == pytest.approx(c * -dm1 * dm2, rel=1e-4, abs=1e-5)
+
+
+def test_observed_prediction_changes_do_not_depend_on_the_null(tmp_path, rng):
+    """The random-source null skips its segments' forward passes (nothing reads them); the
+    observed rows' f(x) - f(x_s) and double-mutant epistasis are those the shuffled null's run computes."""
+    model = load_model(small_cnn(100, tmp_path / "m.h5"))
+    X = random_onehot(rng, 2, 100)
+    spec = {f"s{i}_{j}": {"seq": i, "mut_start": a, "mut_end": a + 8, "mut_name": f"m{j}",
+                          "resp_start": [5, 40, 80], "resp_end": [13, 48, 88], "resp_names": ["a", "b", "c"]}
+            for i in range(2) for j, a in enumerate([5, 40, 80])}
+    specs = MutationSpecs.from_dict(spec)
+    opts = ScoringOptions(n_refs=2)
+    rs = run_dfim(model, X, specs, opts, null=NullOptions(segments=3))[0]
+    dn = run_dfim(model, X, specs, opts, null=NullOptions(kind="dinuc", shuffles=2))[0]
+    assert len(rs) == len(dn) == 18
+    for col in ("pred_change", "ism_epistasis"):
+        a, b = rs[col].to_numpy(float), dn[col].to_numpy(float)
+        assert np.isfinite(a[~np.isnan(b)]).all()
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)

@@ -213,7 +213,11 @@ def score_sequences(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, o
         fis["window_scale"] = np.abs(orig.actual).sum(-1).max(-1)[task_row, fis["seq"].to_numpy(int)]
     with stage(progress, f"ISM single mutants, {label}"):
         f_x = outputs(model, X, imp.tasks, target=opts.target, batch_size=opts.batch_size)
-        f_s = outputs(model, mutants, imp.tasks, target=opts.target, batch_size=opts.batch_size)
+        # the segments' prediction changes are read by nothing (the null table keeps their FIS only)
+        m_obs = len(mutants) if null_from is None else int((key["spec"].to_numpy(int) < null_from).sum())
+        f_s = np.full((len(mutants), len(imp.tasks)), np.nan)
+        if m_obs:
+            f_s[:m_obs] = outputs(model, mutants[:m_obs], imp.tasks, target=opts.target, batch_size=opts.batch_size)
     ism = prediction_change(f_x, f_s, key["seq"].to_numpy())  # (T, m)
     fis["pred_change"] = ism[task_row, source_mutant]
     if epistasis is not False:

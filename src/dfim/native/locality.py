@@ -58,6 +58,17 @@ from .program import is_graph, run
 
 log = logging.getLogger("dfim")
 
+
+class _OneFunctionPerWidth(logging.Filter):
+    """Drops TensorFlow's "frequent retracing" warning about :class:`LocalForward`'s functions: there is one
+    per window width by design, each traced once, and the warning's advice does not apply."""
+
+    def filter(self, record) -> bool:
+        return "LocalForward.fn" not in record.getMessage()
+
+
+logging.getLogger("tensorflow").addFilter(_OneFunctionPerWidth())
+
 LOCAL_METHODS = ("grad_x_input", "rescale", "deeplift")
 MIN_BUCKET = 8  # narrowest window traced (bp); wider ones are powers of two
 

@@ -215,7 +215,7 @@ def input_grad_windows(g, L_in: int, op: Op, b, w_in: int):
     """The input gradient of a stride-1 convolution on ``w_in``-wide windows, zero elsewhere.
 
     g : ``(m, L_out, C_out)`` gradient at the convolution's output; it must be exact on
-    every output position the windows read (the next layer up's windows, :func:`target_plan`).
+    every output position the windows read (the next layer up's windows in the targets' :func:`window_plan`).
     b : ``(m, T)`` first input position of each row's ``T`` windows. Returns
     ``(m, L_in, C_in)``: ``dx[i] = sum_d W[d]^T g[i + left - d]`` on the windows, as a valid
     convolution of the gradient's slices with the flipped, transposed kernel.

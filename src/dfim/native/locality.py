@@ -175,6 +175,29 @@ def why_full(scorer, refs=None) -> str | None:
     return None
 
 
+def take_windows(t, first, width: int):
+    """``t (m, L, C)`` on ``width``-wide windows starting at ``first (m, T)`` -> ``(m * T, width, C)``."""
+    import tensorflow as tf
+
+    idx = first[:, :, None] + tf.range(width)[None, None, :]
+    out = tf.gather(t, tf.reshape(idx, (tf.shape(t)[0], -1)), batch_dims=1)
+    return tf.reshape(out, (-1, width, t.shape[2]))
+
+
+def put_windows(base, first, width: int, values):
+    """``base (m, L, C)`` with ``values (m * T, width, C)`` written on the windows starting at ``first (m, T)``.
+
+    Windows that overlap write the same positions; the callers' windows that overlap hold
+    values computed from the same entries.
+    """
+    import tensorflow as tf
+
+    m = tf.shape(base)[0]
+    pos = tf.reshape(first[:, :, None] + tf.range(width)[None, None, :], (m, -1))
+    rows = tf.repeat(tf.range(m)[:, None], tf.shape(pos)[1], axis=1)
+    return tf.tensor_scatter_nd_update(base, tf.stack([rows, pos], -1), tf.reshape(values, (m, -1, base.shape[2])))
+
+
 def windowed_conv(fn, h, z_base, a, op: Op | None, back=None):
     """``fn(h)`` for mutant rows ``h``, with a windowed forward pass, a windowed input gradient, or both.
 
@@ -191,15 +214,11 @@ def windowed_conv(fn, h, z_base, a, op: Op | None, back=None):
     def forward(v):
         if op is None:
             return fn(v)
-        w_out = op.width
-        idx = a[:, None] + tf.range(w_out + op.k - 1)[None, :]
         padded = tf.pad(v, [[0, 0], [op.left, op.right], [0, 0]])
-        win = tf.nn.conv1d(tf.gather(padded, idx, batch_dims=1), tf.constant(op.kernel), 1, "VALID")
+        win = tf.nn.conv1d(take_windows(padded, a[:, None], op.width + op.k - 1), tf.constant(op.kernel), 1, "VALID")
         if op.bias is not None:
             win = tf.nn.bias_add(win, tf.constant(op.bias))
-        rows = tf.repeat(tf.range(tf.shape(v)[0])[:, None], w_out, axis=1)
-        pos = a[:, None] + tf.range(w_out)[None, :]
-        return tf.tensor_scatter_nd_update(z_base, tf.stack([rows, pos], -1), win)
+        return put_windows(z_base, a[:, None], op.width, win)
 
     @tf.custom_gradient
     def conv(v):
@@ -223,18 +242,10 @@ def input_grad_windows(g, L_in: int, op: Op, b, w_in: int):
     import tensorflow as tf
 
     k = op.k
-    m, T = tf.shape(g)[0], tf.shape(b)[1]
-    c_out, c_in = op.kernel.shape[2], op.kernel.shape[1]
     gp = tf.pad(g, [[0, 0], [k - 1, k - 1], [0, 0]])  # out-of-range output positions read as 0
-    idx = b[:, :, None] + op.left + tf.range(w_in + k - 1)[None, None, :]
-    sl = tf.gather(gp, tf.reshape(idx, (m, -1)), batch_dims=1)
-    sl = tf.reshape(sl, (m * T, w_in + k - 1, c_out))
     flipped = tf.constant(np.ascontiguousarray(np.transpose(op.kernel[::-1], (0, 2, 1))))
-    d = tf.reshape(tf.nn.conv1d(sl, flipped, 1, "VALID"), (m, -1, c_in))
-    pos = tf.reshape(b[:, :, None] + tf.range(w_in)[None, None, :], (m, -1))
-    rows = tf.repeat(tf.range(m)[:, None], T * w_in, axis=1)
-    # windows that overlap write the same positions; each writes values computed from the same slice entries
-    return tf.tensor_scatter_nd_update(tf.zeros((m, L_in, c_in), g.dtype), tf.stack([rows, pos], -1), d)
+    d = tf.nn.conv1d(take_windows(gp, b + op.left, w_in + k - 1), flipped, 1, "VALID")
+    return put_windows(tf.zeros((tf.shape(g)[0], L_in, op.kernel.shape[1]), g.dtype), b, w_in, d)
 
 
 @dataclass
@@ -321,10 +332,7 @@ def block_op(steps, block: Block, x_m, base, start, width: int, t_start, t_width
 
     def slices(xp, first, w):
         """Slices of the padded input for block outputs ``first + [0, w)``, ``first`` (m, T) -> (m*T, n, 4)."""
-        n = w * S + op.k - 1
-        idx = first[:, :, None] * S + tf.range(n)[None, None, :]
-        out = tf.gather(xp, tf.reshape(idx, (tf.shape(xp)[0], -1)), batch_dims=1)
-        return tf.reshape(out, (-1, n, 4))
+        return take_windows(xp, first * S, w * S + op.k - 1)
 
     def first_of(a, w):  # the first block output a change (target) starting at input position a reaches
         return tf.clip_by_value((a - op.right) // S, 0, Lb - w)
@@ -332,31 +340,21 @@ def block_op(steps, block: Block, x_m, base, start, width: int, t_start, t_width
     @tf.custom_gradient
     def blk(v):
         xp = tf.pad(v, [[0, 0], [op.left, op.right], [0, 0]])
-        m = tf.shape(v)[0]
         q = first_of(start, wf)
         win = sliced_block(steps, block, slices(xp, q[:, None], wf), q, rule, z_ref)
-        rows = tf.repeat(tf.range(m)[:, None], wf, axis=1)
-        out = tf.tensor_scatter_nd_update(base, tf.stack([rows, q[:, None] + tf.range(wf)[None, :]], -1), win)
+        out = put_windows(base, q[:, None], wf, win)
 
         def grad(g):
-            T = tf.shape(t_start)[1]
             qt = first_of(t_start, wt)  # (m, T)
             xs = slices(xp, qt, wt)
-            gi = tf.reshape(qt[:, :, None] + tf.range(wt)[None, None, :], (m, -1))
-            gs = tf.reshape(tf.gather(g, gi, batch_dims=1), (-1, wt, g.shape[2]))
-            q_flat = tf.reshape(qt, (-1,))
             with tf.GradientTape() as tape:
                 tape.watch(xs)
-                y = sliced_block(steps, block, xs, q_flat, rule, z_ref)
-            dxs = tape.gradient(y, xs, output_gradients=gs)
+                y = sliced_block(steps, block, xs, tf.reshape(qt, (-1,)), rule, z_ref)
+            dxs = tape.gradient(y, xs, output_gradients=take_windows(g, qt, wt))
             # inputs past the slice feed only outputs the block's pooling drops: their gradient is 0
             dxs = tf.pad(dxs, [[0, 0], [0, t_width], [0, 0]])
-            off = tf.reshape(t_start + op.left - qt * S, (-1,))
-            d = tf.gather(dxs, off[:, None] + tf.range(t_width)[None, :], batch_dims=1)
-            pos = tf.reshape(t_start[:, :, None] + tf.range(t_width)[None, None, :], (m, -1))
-            rows_t = tf.repeat(tf.range(m)[:, None], T * t_width, axis=1)
-            return tf.tensor_scatter_nd_update(tf.zeros((m, L, 4), v.dtype), tf.stack([rows_t, pos], -1),
-                                               tf.reshape(d, (m, -1, 4)))
+            d = take_windows(dxs, tf.reshape(t_start + op.left - qt * S, (-1, 1)), t_width)
+            return put_windows(tf.zeros((tf.shape(v)[0], L, 4), v.dtype), t_start, t_width, d)
 
         return out, grad
 
@@ -406,13 +404,15 @@ def local_logits(steps, plan, x_o, x_m, orig_index, start, width: int, rule=None
         kind = (op or top).kind
         if kind == "conv":
             z_o = step.fn(h_o)
-            back = None if top is None else (top, b, w_b)
+            back = None if top is None else (top, b, w_b)  # the gradient's windows at this step's input
+            a = _moved(plan, i, a, z_o.shape[1])
             base = None if op is None else tf.stop_gradient(tf.gather(z_o, orig_index))
-            h_m = windowed_conv(step.fn, h_m, base, _moved(plan, i, a, z_o.shape[1]), op, back)
+            h_m = windowed_conv(step.fn, h_m, base, a, op, back)
             h_o = z_o
         else:
             h_o, h_m = apply(step, h_o), apply(step, h_m)
-        a, b, w_b = _moved(plan, i, a, h_m.shape[1]), _moved(tplan, i, b, h_m.shape[1]), _width(tplan, i, w_b)
+            a = _moved(plan, i, a, h_m.shape[1])
+        b, w_b = _moved(tplan, i, b, h_m.shape[1]), _width(tplan, i, w_b)
     h = tf.concat([h_o, h_m], 0)
     return run(steps[max(n, first):], h, on_act=rule)
 
@@ -666,7 +666,7 @@ def local_scores(scorer, X: np.ndarray, origin, spans, task: int, batch_size: in
                                             progress=progress)
     for (w, tw), rows_w in groups.items():
         if tw:
-            out[rows_w] = _only_targets(out[rows_w], [targets[j] for j in rows_w])
+            _only_targets(out, rows_w, targets)
     n_t = sum(len(v) for (_, tw), v in groups.items() if tw)
     _note(scorer, f"local forward for mutant rows (windows of {sorted({int(w) for w, _ in groups})} bp; "
                   f"{len(mut) - sum(len(v) for v in groups.values())} mutant(s) on the full pass; "
@@ -700,13 +700,13 @@ def _target_starts(targets: list, L: int, width: int) -> np.ndarray:
     return out
 
 
-def _only_targets(scores: np.ndarray, targets: list) -> np.ndarray:
-    """``scores (m, L, 4)`` with NaN outside each row's target intervals."""
-    keep = np.zeros(scores.shape[:2], bool)
-    for i, t in enumerate(targets):
-        for a, b in np.asarray(t).reshape(-1, 2):
-            keep[i, a:b] = True
-    return np.where(keep[..., None], scores, np.nan).astype(scores.dtype)
+def _only_targets(out: np.ndarray, rows, targets) -> None:
+    """Rows ``rows`` of ``out (n, L, 4)`` set to NaN outside their target intervals, in place."""
+    for j in rows:
+        keep = np.zeros(out.shape[1], bool)
+        for a, b in np.asarray(targets[j]).reshape(-1, 2):
+            keep[a:b] = True
+        out[j, ~keep] = np.nan
 
 
 def _forward(scorer) -> LocalForward:

@@ -57,6 +57,20 @@ def check_xla() -> None:
     settings.xla_checked = True
 
 
+def graph_function(fn, **kwargs):
+    """``tf.function(fn, **kwargs)`` without AutoGraph.
+
+    The native scorer's functions branch and loop on Python values only (the program's
+    steps, static shapes), never on tensors, so AutoGraph's rewriting of their source
+    changes nothing but costs seconds of each job's start-up (a Basset-sized scorer's
+    build and first batch: 11.6 s with it, 8.7 s without, same scores bit for bit).
+    Functions that call the user's Keras layers keep AutoGraph (they may branch on tensors).
+    """
+    import tensorflow as tf
+
+    return tf.function(fn, autograph=False, **kwargs)
+
+
 def set_threads(n: int) -> None:
     """Size TensorFlow's thread pools to ``n`` intra-op threads (once per process, before first use)."""
     import tensorflow as tf
@@ -95,8 +109,8 @@ def compiled(fn):
         key = tuple((tuple(a.shape[1:]), a.dtype) for a in args) + tuple(sorted(static.items()))
         if key not in traced:
             sig = [tf.TensorSpec((None,) + tuple(a.shape[1:]), a.dtype) for a in args]
-            traced[key] = tf.function(functools.partial(fn, **static), jit_compile=settings.xla,
-                                      input_signature=sig)
+            traced[key] = graph_function(functools.partial(fn, **static), jit_compile=settings.xla,
+                                         input_signature=sig)
         return traced[key](*args)
 
     return call

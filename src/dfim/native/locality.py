@@ -54,6 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..progress import advance
+from .config import graph_function
 from .program import is_graph, run
 
 log = logging.getLogger("dfim")
@@ -496,7 +497,7 @@ class LocalForward:
         sig = [spec_x, spec_x, spec_i, spec_i, tf.TensorSpec((1, L, 4), tf.float32), tf.TensorSpec((), tf.int32)]
         if t_width:
             sig.append(tf.TensorSpec((None, None), tf.int32))
-        f = tf.function(multipliers, input_signature=sig)
+        f = graph_function(multipliers, input_signature=sig)
         self._fns[(width, t_width)] = f
         return f
 

@@ -29,7 +29,7 @@ from ..scorer import Scorer
 from .passes import fuse_relu_pool, genomics_default, pool_before_relu
 from .program import run
 from .rules import rescale_op, revealcancel_op
-from .config import check_xla, set_threads
+from .config import check_xla, graph_function, set_threads
 from .locality import local_scores
 from .translate import translate
 
@@ -264,8 +264,10 @@ class NativeScorer(Scorer):
         steps, L, method = self.steps, self.model.length, self.method
         if steps is not None:
             logits = lambda x: run(steps, x)  # noqa: E731
-        else:
+            function = graph_function
+        else:  # the user's Keras layers may branch on tensors: AutoGraph stays on for them
             logits = self.model.output_fn(target)
+            function = tf.function
         spec_x = tf.TensorSpec((None, L, 4), tf.float32)
         spec_task = tf.TensorSpec((), tf.int32)
         rescale = None
@@ -281,13 +283,13 @@ class NativeScorer(Scorer):
         # public for benchmarks that time one pass: multiplier_fn(x, r, task) traced
         # inside their own tf.function, gradient_fn(x, task) compiled
         self.multiplier_fn = mult
-        self.gradient_fn = tf.function(lambda x, t: gradient(logits, x, t), input_signature=[spec_x, spec_task])
-        self._rows = tf.function(mult, input_signature=[spec_x, spec_x, spec_task])
+        self.gradient_fn = function(lambda x, t: gradient(logits, x, t), input_signature=[spec_x, spec_task])
+        self._rows = function(mult, input_signature=[spec_x, spec_x, spec_task])
         shared = lambda x, refs, t: hypothetical_shared(mult, rescale, x, refs, t)  # noqa: E731
-        self._hyp_one = tf.function(shared, input_signature=[spec_x, tf.TensorSpec((1, L, 4), tf.float32),
-                                                             spec_task])
-        self._hyp_shared = tf.function(shared, input_signature=[spec_x, spec_x, spec_task])
-        self._hyp_each = tf.function(
+        self._hyp_one = function(shared, input_signature=[spec_x, tf.TensorSpec((1, L, 4), tf.float32),
+                                                          spec_task])
+        self._hyp_shared = function(shared, input_signature=[spec_x, spec_x, spec_task])
+        self._hyp_each = function(
             lambda x, refs, index, t: hypothetical_each(mult, rescale, x, refs, index, t),
             input_signature=[spec_x, tf.TensorSpec((None, None, L, 4), tf.float32),
                              tf.TensorSpec((None,), tf.int32), spec_task])
@@ -300,7 +302,7 @@ class NativeScorer(Scorer):
 
         x = tf.constant(x)
         # in a graph, as scoring runs it (eagerly, each compiled step would be traced for this call alone)
-        a = tf.function(lambda v: run(steps, v))(x).numpy()
+        a = graph_function(lambda v: run(steps, v))(x).numpy()
         b = keras_fn(x).numpy().reshape(len(a), -1)
         if a.shape != b.shape or not np.allclose(a, b, rtol=1e-4, atol=1e-4 * (1 + np.abs(b).max())):
             raise ModelError(

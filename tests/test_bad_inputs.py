@@ -16,7 +16,7 @@ from dfim.elements import bed_specs, read_variants, scan_motifs
 from dfim.errors import ConfigError, InputError, ModelError
 from dfim.genome import fetch_sequences
 from dfim.models import load_model
-from dfim.steps import read_windows, windows_step
+from dfim.steps import read_windows, validate_step, validated_window
 from dfim.store import check_shard
 from dfim.validate import check_bed, check_config, check_vcf, read_motif_file, validate_inputs
 from dfim.windows import count_peaks, make_windows
@@ -174,14 +174,8 @@ def run_case(case, genome, tmp_path):
         win = pd.DataFrame({"window_id": ["w"], "chrom": ["chr1"], "start": [100], "end": [200], "index": [0]})
         return read_variants(DATA / case["file"], win, genome / "upper.fa")
     if kind == "model":
-        if "tasks" in case or "window" in case:
-            fa = genome / "upper.fa"
-            bed = tmp_path / "p.bed"
-            bed.write_text("chr1\t100\t200\tp\n")
-            return windows_step("s", bed, f"{fa}.fai", fa, tmp_path / "w.tsv", model_path=DATA / case["file"],
-                                window=case.get("window"), max_n_fraction=0.1, blacklist=None, n_shards_=1,
-                                shard_size=10, tasks=case.get("tasks", [0]))
-        return load_model(DATA / case["file"])
+        model = load_model(DATA / case["file"])
+        return model.check_tasks(case["tasks"]) if "tasks" in case else model
     if kind == "config":
         from snakemake.utils import validate
 
@@ -233,3 +227,15 @@ def test_bad_input(name, genome, tmp_path, caplog):
     elif case["kind"] == "vcf":
         variants, skipped = out
         assert len(variants) == case["accept"]["snvs"] and skipped == case["accept"]["skipped"]
+
+
+def test_windows_job_reads_the_width_validate_checked(genome, tmp_path):
+    """validate writes the window it checked against the model; the windows job reads it
+    instead of loading the model, and a validated.txt without it is an error naming the fix."""
+    cfg = corpus_config({}, genome, tmp_path)
+    validate_step(cfg, "s", f"{genome / 'upper.fa'}.fai", tmp_path / "validated.txt")
+    assert validated_window(tmp_path / "validated.txt") == load_model(DATA / "model_L50.h5").length == 50
+    old = tmp_path / "old.txt"
+    old.write_text("# inputs of peak set s checked by dfim.validate\nmodel m.h5: 50 bp inputs\n")
+    with pytest.raises(InputError, match="old.txt has no .* line: .* delete it and rerun"):
+        validated_window(old)

@@ -285,10 +285,12 @@ def check_genome(genome, fai) -> dict[str, int]:
 
 
 # ---------------------------------------------------------------------------- the rule
-def validate_inputs(config: dict, peak_set: str, fai) -> list[str]:
+def validate_inputs(config: dict, peak_set: str, fai, facts: dict | None = None) -> list[str]:
     """Check every input of ``peak_set``'s run (the workflow's rule ``validate``).
 
     config : the schema-validated workflow config; fai : the genome's ``.fai`` index.
+    facts : if given, receives ``window``, the checked window width (the model's input
+    length), so that later jobs need not load the model again.
     Returns summary lines; raises :class:`InputError`, :class:`ModelError` or
     :class:`ConfigError` with file/line or key and the fix.
     """
@@ -307,6 +309,8 @@ def validate_inputs(config: dict, peak_set: str, fai) -> list[str]:
             f"config key `window` is {width} bp but the model {model.path} takes {model.length} bp inputs; "
             f"set window: {model.length} (or leave it empty to use the model's length)")
     summary.append(f"model {model.path}: {model.length} bp inputs, {model.n_outputs} output(s), tasks {tasks}")
+    if facts is not None:
+        facts["window"] = width
 
     peaks_path = config["peaks"][peak_set]
     peaks = read_peaks(peaks_path, "peak file", f"peaks.{peak_set}")

@@ -4,7 +4,6 @@ rule windows:
         peaks=peak_file,
         genome=GENOME,
         fai=GENOME_FAI,
-        model=MODEL,
         blacklist=blacklist_file(),
     output:
         WINDOWS,
@@ -18,10 +17,8 @@ rule windows:
         mem_mb=2000,
         runtime=30,
     params:
-        window=config["window"],
         max_n_fraction=config["max_n_fraction"],
         shard_size=config["shard_size"],
-        tasks=config["model"]["tasks"],
         n_shards=lambda w: shard_count(w.peak_set),
     script:
         "../scripts/windows.py"

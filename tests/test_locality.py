@@ -175,6 +175,27 @@ def test_window_plan_widths(models, scorers):
     assert bucket(1) == 8 and bucket(9) == 16 and bucket(25) == 32
 
 
+@pytest.mark.parametrize("which", ["demo", "deep", "wide"])
+def test_first_convolution_on_slices_is_the_full_pass_bit_for_bit(models, scorers, rng, which):
+    """The first convolution on slices of the input (one-hot, with a GC-background stretch as a mutant's)
+    gives the full pass's values there exactly."""
+    import tensorflow as tf
+
+    from dfim.native.locality import take_windows, valid_conv
+
+    s = scorers(which, "deeplift")
+    op = window_plan(models[which], s.steps, L, 8)[0]
+    x = random_onehot(rng, 6, L)
+    x[:, 20:40] = [0.27, 0.23, 0.23, 0.27]
+    x = tf.constant(x)
+    full = s.steps[0].fn(x).numpy()  # (6, L_out, C)
+    starts = np.array([[0], [3], [17], [L // 2], [full.shape[1] - op.width], [5]], np.int32)
+    padded = tf.pad(x, [[0, 0], [op.left, op.right], [0, 0]])
+    win = valid_conv(op)(take_windows(padded, tf.constant(starts), op.width + op.k - 1)).numpy()
+    for i, (a,) in enumerate(starts):
+        np.testing.assert_array_equal(win[i], full[i, a : a + op.width])
+
+
 def test_pack_keeps_each_original_with_its_mutants():
     orig_of = np.array([0] * 20 + [1] * 3 + [2] * 1 + [3] * 7)
     B_o, batches = pack(orig_of, 12)

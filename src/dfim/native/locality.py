@@ -95,6 +95,7 @@ class Op:
     left: int = 0
     right: int = 0
     size: int = 1
+    _valid: object = None  # the convolution on slices (:func:`valid_conv`), made on first use
 
 
 def _conv_params(model, step):
@@ -176,6 +177,30 @@ def why_full(scorer, refs=None) -> str | None:
     return None
 
 
+def valid_conv(op: Op):
+    """``x (n, w + k - 1, C_in) -> (n, w, C_out)``: ``op``'s convolution on input slices, computed as the full
+    pass computes it (:func:`dfim.native.layers.conv1d`): on few input channels (one-hot DNA) as one matrix
+    product with its col2im gradient, which on the Basset-sized model makes the null's importance pass
+    about 12 % faster than TensorFlow's convolution of the slices."""
+    if op._valid is None:
+        import tensorflow as tf
+
+        from .kernels import IM2COL_MAX_CHANNELS, im2col_conv
+
+        with tf.init_scope():  # eager constants, made once, whichever trace asks first
+            kernel = tf.constant(op.kernel)
+            bias = None if op.bias is None else tf.constant(op.bias)
+            if op.kernel.shape[1] <= IM2COL_MAX_CHANNELS:
+                op._valid = im2col_conv(kernel, bias, "valid")
+        if op._valid is None:
+            def conv(x):
+                z = tf.nn.conv1d(x, kernel, 1, "VALID")
+                return z if bias is None else tf.nn.bias_add(z, bias)
+
+            op._valid = conv
+    return op._valid
+
+
 def take_windows(t, first, width: int):
     """``t (m, L, C)`` on ``width``-wide windows starting at ``first (m, T)`` -> ``(m * T, width, C)``."""
     import tensorflow as tf
@@ -216,9 +241,7 @@ def windowed_conv(fn, h, z_base, a, op: Op | None, back=None):
         if op is None:
             return fn(v)
         padded = tf.pad(v, [[0, 0], [op.left, op.right], [0, 0]])
-        win = tf.nn.conv1d(take_windows(padded, a[:, None], op.width + op.k - 1), tf.constant(op.kernel), 1, "VALID")
-        if op.bias is not None:
-            win = tf.nn.bias_add(win, tf.constant(op.bias))
+        win = valid_conv(op)(take_windows(padded, a[:, None], op.width + op.k - 1))
         return put_windows(z_base, a[:, None], op.width, win)
 
     @tf.custom_gradient
@@ -302,10 +325,7 @@ def sliced_block(steps, block: Block, xs, q0, rule=None, z_ref=None):
     """
     import tensorflow as tf
 
-    op = block.conv
-    h = tf.nn.conv1d(xs, tf.constant(op.kernel), 1, "VALID")
-    if op.bias is not None:
-        h = tf.nn.bias_add(h, tf.constant(op.bias))
+    h = valid_conv(block.conv)(xs)
     level = 1  # pooling so far: block output position q is position q * stride / level here
     for step in steps[1 : block.n]:
         if rule is not None and step.kind in ("act", "block"):

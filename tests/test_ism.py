@@ -67,3 +67,37 @@ def test_epistasis_with_a_chosen_source_mutant_per_task(tmp_path, rng):
         d1 = ((X[0] - mutants[m]) * W1).sum()
         assert e[t, 0] == pytest.approx(c * d1 * d2, rel=1e-4, abs=1e-5)
     assert e[0, 0] != pytest.approx(e[1, 0])
+
+
+def test_each_distinct_double_mutant_is_computed_once(tmp_path, rng):
+    """Two motifs, each a source responding over the other, perturbed by the GC background: the pairs
+    (m1, m2) and (m2, m1) are one double mutant, and each target alone is the other source's mutant, so
+    the model sees one new sequence per window; e equals f(x) - f(x_s) - f(x_t) + f(x_st) computed row by row."""
+    c = 0.7
+    w1, w2 = rng.normal(size=(W, 4)).astype(np.float32), rng.normal(size=(W, 4)).astype(np.float32)
+    path, _, _ = motif_pair_model(L, w1, w2, S1, S2, 0.5, -0.3, c, tmp_path / "m.h5")
+    model = load_model(path)
+    X = random_onehot(rng, 3, L)
+    specs = MutationSpecs.from_dict({
+        f"{name}{i}": {"seq": i, "mut_start": a, "mut_end": a + W, "mut_name": name, "resp_start": [b],
+                       "resp_end": [b + W], "resp_names": [other]}
+        for i in range(len(X)) for name, a, other, b in (("m1", S1, "m2", S2), ("m2", S2, "m1", S1))})
+    mutants, key = generate_mutants_and_key(X, specs, strategy="gc")
+    f_x, f_s = outputs(model, X, [0]), outputs(model, mutants, [0])
+    seen = []
+    logits = model.logits
+    model.logits = lambda rows, *a, **k: (seen.append(len(rows)), logits(rows, *a, **k))[1]
+    e = double_mutant_epistasis(model, X, specs, mutants, key, f_x, f_s, [0], strategy="gc")[0]
+    assert sum(seen) == len(X)
+    model.logits = logits
+    g = gc_background(0.46)
+    for i in range(len(X)):
+        both = X[i].copy()
+        both[S1 : S1 + W] = g
+        both[S2 : S2 + W] = g
+        f_st = outputs(model, both[None], [0])[0, 0]
+        for r, (s, t) in enumerate(((S1, S2), (S2, S1))):
+            x_s, x_t = X[i].copy(), X[i].copy()
+            x_s[s : s + W], x_t[t : t + W] = g, g
+            f = outputs(model, np.stack([X[i], x_s, x_t]), [0])[:, 0]
+            assert e[2 * i + r] == f[0] - f[1] - f[2] + f_st

@@ -13,6 +13,8 @@ every FIS. It is undefined (NaN) for a target that overlaps its source.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 
@@ -58,6 +60,33 @@ def outputs(model, X: np.ndarray, tasks, *, target: str = "preactivation", batch
     return model.logits(X, batch_size, target)[:, list(tasks)].astype(np.float64)
 
 
+def row_digest(x: np.ndarray) -> bytes:
+    """A 128-bit digest of one sequence's float32 bytes: equal rows, equal digests."""
+    return hashlib.blake2b(np.ascontiguousarray(x, np.float32).tobytes(), digest_size=16).digest()
+
+
+def outputs_once(model, X: np.ndarray, tasks, known: dict, *, target: str = "preactivation",
+                 batch_size: int = 256) -> np.ndarray:
+    """:func:`outputs` of ``X``, each distinct row through the model once.
+
+    known : row digest -> outputs of rows already computed (updated here). A window's
+    double mutants repeat: with a deterministic perturbation (``gc``, ``zero``,
+    ``alt``) the pair (s, t) and the pair (t, s) are the same sequence, and a target
+    perturbed alone is its source's mutant. The model's output of a row does not depend
+    on the other rows of its batch (:meth:`dfim.models.SequenceModel.logits` pads every
+    call to ``batch_size`` rows), so the values are those of computing every row.
+    """
+    digests = [row_digest(x) for x in X]
+    todo = {}
+    for i, d in enumerate(digests):
+        if d not in known and d not in todo:
+            todo[d] = i
+    if todo:
+        f = outputs(model, X[list(todo.values())], tasks, target=target, batch_size=batch_size)
+        known.update(zip(todo, f))
+    return np.array([known[d] for d in digests]).reshape(len(X), len(tasks))
+
+
 def prediction_change(f_x: np.ndarray, f_s: np.ndarray, seq_of_mutant) -> np.ndarray:
     """ISM of each source, ``f(x) - f(x_s)``: ``(T, m)`` float32 from :func:`outputs` of the
     originals ``(n, T)`` and mutants ``(m, T)``; ``seq_of_mutant (m,)`` indexes the originals."""
@@ -73,7 +102,9 @@ def double_mutant_epistasis(model, X: np.ndarray, specs: MutationSpecs, mutants:
     X : ``(n, L, 4)`` originals; mutants, key : the sources' mutants and key
     (:func:`dfim.mutants.generate_mutants_and_key`; a source with several mutants uses its
     first, as the maps do); f_x : ``(n, T)`` and f_s : ``(m, T)`` the model's outputs
-    (:func:`outputs`) for the originals and the source mutants, for ``tasks``.
+    (:func:`outputs`, with this ``target`` and ``batch_size``) for the originals and the source mutants,
+    for ``tasks`` (NaN rows: not computed). Each distinct sequence goes through the model once
+    (:func:`outputs_once`).
 
     n_specs : only the first ``n_specs`` specs' pairs are computed (the rest stay NaN).
     source_mutant : optional ``(T, rows)`` mutant of each task's row (the ``mutant`` column
@@ -85,7 +116,9 @@ def double_mutant_epistasis(model, X: np.ndarray, specs: MutationSpecs, mutants:
     """
     n_specs = len(specs) if n_specs is None else n_specs
     singles, row_of = target_mutants(X, MutationSpecs(list(specs)[:n_specs]), strategy=strategy, gc=gc, seed=seed)
-    f_t = outputs(model, singles, tasks, target=target, batch_size=batch_size)
+    # the sources' mutants are through the model already (f_s is NaN where their outputs were not computed)
+    known = {row_digest(mutants[m]): f_s[m] for m in np.flatnonzero(np.isfinite(f_s).all(axis=1))}
+    f_t = outputs_once(model, singles, tasks, known, target=target, batch_size=batch_size)
     first = key.groupby("spec", sort=True)["mutant"].first()
     pairs = []  # (row, source mutant, target mutant, target start, target end, sequence) of each defined pair
     n_rows = 0
@@ -103,7 +136,7 @@ def double_mutant_epistasis(model, X: np.ndarray, specs: MutationSpecs, mutants:
         doubles = np.stack([mutants[m].copy() for _, m, _, _, _, _ in chunk])
         for d, (_, _, u, a, b, _) in zip(doubles, chunk):
             d[a:b] = singles[u, a:b]  # the target perturbed exactly as in its single mutant
-        f_st = outputs(model, doubles, tasks, target=target, batch_size=batch_size)
+        f_st = outputs_once(model, doubles, tasks, known, target=target, batch_size=batch_size)
         r, m, u, i = (np.array([p[k] for p in chunk]) for k in (0, 1, 2, 5))
         vals = (f_x[i] - f_s[m] - f_t[u] + f_st).T  # (T, chunk)
         if source_mutant is None:

@@ -172,7 +172,7 @@ def test_window_plan_widths(models, scorers):
     plan = window_plan(models["deep"], s.steps, L, 8)
     convs = [op.width for op in plan if op.kind == "conv"]
     assert convs[:2] == [14, 8 + 4]  # 8 + 6; then (14 + 0) // 2 + 1 = 8 after the pool, + 4
-    assert bucket(1) == 8 and bucket(9) == 16 and bucket(25) == 32
+    assert bucket(1) == 16 and bucket(16) == 16 and bucket(17) == 32 and bucket(25) == 32
 
 
 @pytest.mark.parametrize("which", ["demo", "deep", "wide"])

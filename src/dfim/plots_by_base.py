@@ -5,7 +5,7 @@ The element-by-base profile of a source (METHOD.md, "element by base") is the tr
 importance when the source is perturbed. :func:`plot_element_by_base` draws it under the
 window's own importance, with the source and the target of the call shaded.
 
-Coordinates are 0-based half-open like BED: position ``p`` is the bar over ``[p, p + 1)``.
+Coordinates are 0-based half-open like BED: position ``p`` is the step over ``[p, p + 1)``.
 The figure is built and saved as :mod:`dfim.figures` does (Agg canvas, atomic write).
 """
 
@@ -22,7 +22,7 @@ __all__ = ["plot_element_by_base"]
 
 def plot_element_by_base(response, importance, path, *, title: str = "", source=None, target=None,
                          start: int = 0, units: str = "position in window (bp)"):
-    """Two stacked bar tracks sharing the x axis: the window's importance and the profile.
+    """Two stacked tracks (one step per base) sharing the x axis: the window's importance and the profile.
 
     response : ``(L,)`` element-by-base profile ``Σ_c |Δ|`` (NaN allowed, drawn as gaps).
     importance : ``(L,)`` the window's importance per base (actual contributions summed
@@ -48,7 +48,10 @@ def plot_element_by_base(response, importance, path, *, title: str = "", source=
         for iv, shade, alpha in ((source, SOURCE_COLOUR, 0.3), (target, TARGET_COLOUR, 0.8)):
             if iv is not None:
                 ax.axvspan(iv[0], iv[1], color=shade, alpha=alpha, lw=0, zorder=0)
-        ax.bar(x, np.nan_to_num(values), width=1.0, align="edge", color=colour, lw=0, zorder=2)
+        # one filled step outline, not one bar per base: the same picture, drawn in a fraction of the
+        # time (a 1-kb window's 2,000 bar patches took most of the element-by-base job)
+        ax.stairs(np.nan_to_num(values), np.append(x, x[-1] + 1) if L else x, fill=True, baseline=0,
+                  color=colour, lw=0, zorder=2)
         ax.axhline(0, color="0.3", lw=0.6, zorder=1)
         ax.set_title(label, loc="left", fontsize=10)
         ax.set_ylabel(ylabel)

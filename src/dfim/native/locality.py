@@ -674,14 +674,15 @@ def local_scores(scorer, X: np.ndarray, origin, spans, task: int, batch_size: in
                 args.append(_pad(_target_starts([targets[j] for j in mj], L, int(tw)), B_m))
             m_o, m_m = f(*args)
             m_o, m_m = m_o.numpy()[: len(origs)], m_m.numpy()[: len(mj)]
+            if refs is not None:  # hypothetical scores against the one reference, as hypothetical_from
+                m_o = m_o - (m_o * refs[0, 0]).sum(-1, keepdims=True)
+                m_m -= (m_m * refs[0, 0]).sum(-1, keepdims=True)
             new = ~done[origs]
             out[np.asarray(origs)[new]] = m_o[new]
             done[np.asarray(origs)[new]] = True
             out[mj] = m_m
             done[mj] = True
             advance(progress, int(new.sum()) + len(mj))
-    if refs is not None:  # hypothetical scores against the one reference, as hypothetical_from
-        out[done] = out[done] - (out[done] * refs[0, 0]).sum(-1, keepdims=True)
     rest = np.flatnonzero(~done)
     if len(rest):  # originals without local mutants, mutants too wide for a window: the full pass
         if refs is None:

@@ -205,13 +205,24 @@ def valid_conv(op: Op):
     return op._valid
 
 
-def take_windows(t, first, width: int):
-    """``t (m, L, C)`` on ``width``-wide windows starting at ``first (m, T)`` -> ``(m * T, width, C)``."""
+def take_windows(t, first, width: int, left: int | None = None):
+    """``t (m, L, C)`` on ``width``-wide windows starting at ``first (m, T)`` -> ``(m * T, width, C)``.
+
+    left : None, or ``first`` indexes ``t`` padded with ``left`` zeros before it and with zeros
+    after it. The padding is not made (padding the whole tensor to read a few windows of
+    it cost more than the windows): positions outside ``t`` read as 0.
+    """
     import tensorflow as tf
 
     idx = first[:, :, None] + tf.range(width)[None, None, :]
-    out = tf.gather(t, tf.reshape(idx, (tf.shape(t)[0], -1)), batch_dims=1)
-    return tf.reshape(out, (-1, width, t.shape[2]))
+    if left is not None:
+        idx = idx - left
+        inside = (idx >= 0) & (idx < tf.shape(t)[1])
+        idx = tf.clip_by_value(idx, 0, tf.shape(t)[1] - 1)
+    out = tf.reshape(tf.gather(t, tf.reshape(idx, (tf.shape(t)[0], -1)), batch_dims=1), (-1, width, t.shape[2]))
+    if left is not None:
+        out = tf.where(tf.reshape(inside, (-1, width, 1)), out, tf.zeros_like(out))
+    return out
 
 
 def put_windows(base, first, width: int, values):
@@ -244,8 +255,7 @@ def windowed_conv(fn, h, z_base, a, op: Op | None, back=None):
     def forward(v):
         if op is None:
             return fn(v)
-        padded = tf.pad(v, [[0, 0], [op.left, op.right], [0, 0]])
-        win = valid_conv(op)(take_windows(padded, a[:, None], op.width + op.k - 1))
+        win = valid_conv(op)(take_windows(v, a[:, None], op.width + op.k - 1, left=op.left))
         return put_windows(z_base, a[:, None], op.width, win)
 
     @tf.custom_gradient
@@ -270,9 +280,9 @@ def input_grad_windows(g, L_in: int, op: Op, b, w_in: int):
     import tensorflow as tf
 
     k = op.k
-    gp = tf.pad(g, [[0, 0], [k - 1, k - 1], [0, 0]])  # out-of-range output positions read as 0
     flipped = tf.constant(np.ascontiguousarray(np.transpose(op.kernel[::-1], (0, 2, 1))))
-    d = tf.nn.conv1d(take_windows(gp, b + op.left, w_in + k - 1), flipped, 1, "VALID")
+    # the gradient padded by k - 1 zeros each side: out-of-range output positions read as 0
+    d = tf.nn.conv1d(take_windows(g, b + op.left, w_in + k - 1, left=k - 1), flipped, 1, "VALID")
     return put_windows(tf.zeros((tf.shape(g)[0], L_in, op.kernel.shape[1]), g.dtype), b, w_in, d)
 
 

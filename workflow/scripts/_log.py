@@ -8,6 +8,12 @@ import logging
 import os
 import sys
 
+# Without it `import tensorflow` also imports Keras 3 (and scikit-learn, for Keras 3's
+# wrappers) to serve tf.keras: about 2 s in every job that loads a model. DFIM never
+# goes through tf.keras: it loads Keras-2 files with tf_keras and Keras-3 files with
+# `keras` itself, which this variable does not change.
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
 
 def setup(log_path):
     fh = open(log_path, "a", buffering=1)

@@ -167,3 +167,34 @@ def test_per_base_window_maps_layout_summary_and_nan():
     got = summary[0, tested["seq"], tested["mut_start"] - start, tested["resp_start"] - start]
     np.testing.assert_array_equal(tested["score"].to_numpy(), got)
     assert len(tested) == 2 * 4 * 3 - 3  # 4 x 4 bases per window, less the diagonals and the N source
+
+
+def test_per_element_fis_of_many_sources_at_once_is_each_sources_own():
+    """The rows of thousands of one-mutant sources are reduced together (a null shard's segments):
+    each score must be its own target's max of Σ_c |Δ|, NaN where its target holds NaN, and
+    follow the key's mutant whatever order the key lists the sources in."""
+    rng = np.random.default_rng(7)
+    T, L, n = 2, 60, 40
+    delta = rng.normal(size=(T, n, L, 4)).astype(np.float32)
+    delta[:, 5, 20:30] = np.nan  # a segment row: scores only on its targets
+    starts = rng.integers(0, L - 12, size=n)
+    widths = rng.integers(1, 12, size=n)
+    specs = MutationSpecs.from_dict({
+        f"s{j}": {"seq": 0, "mut_start": int(starts[j]), "mut_end": int(starts[j] + 2),
+                  "resp_start": [int(starts[j]), 20, int(starts[-1 - j])],
+                  "resp_end": [int(starts[j] + 2), 20 + int(widths[j]), int(starts[-1 - j] + widths[j])]}
+        for j in range(n)})
+    mutant_of = rng.permutation(n)  # source j's mutant row, the key's rows in another order
+    key = key_for([(int(mutant_of[j]), j, 0, int(starts[j]), int(starts[j] + 2), -1) for j in rng.permutation(n)])
+    key = key.sort_values("mutant").reset_index(drop=True)
+    fis = compute_dfim(delta, key, specs, tasks=[3, 4])
+    assert len(fis) == T * n * 3
+    for row in fis.itertuples():
+        t, m = row.task - 3, mutant_of[row.spec]
+        assert row.mutant == m
+        if row.resp_start == specs[row.spec].mut_start and row.resp_end == specs[row.spec].mut_end:
+            assert np.isnan(row.score)
+            continue
+        want = np.abs(delta[t, m, row.resp_start:row.resp_end]).sum(-1).max()
+        assert (np.isnan(row.score) and np.isnan(want)) or row.score == want, (row, want)
+    assert fis["score"].isna().sum() > T * n  # the diagonals and the NaN row's overlapping targets

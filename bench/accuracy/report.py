@@ -33,7 +33,7 @@ def _versions() -> str:
     from importlib.metadata import version
 
     out = []
-    for pkg in ("tensorflow-cpu", "tf-keras", "numpy", "scipy"):
+    for pkg in ("tensorflow", "tf-keras", "numpy", "scipy"):
         try:
             out.append(f"{pkg} {version(pkg)}")
         except Exception:  # noqa: BLE001 - a missing package just is not listed

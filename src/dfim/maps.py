@@ -79,17 +79,17 @@ def compute_dfim(delta: np.ndarray, key: pd.DataFrame, specs: MutationSpecs, *, 
     tasks = list(range(T)) if tasks is None else list(tasks)
     if kind == "per_base":
         return per_base_maps(delta, key, specs)
+    groups = _scored_mutants(key)
     if kind == "element_by_base":
         track = position_track(delta, absolute=absolute, channels=channels)  # (T, m, L)
-        first = key.groupby("spec", sort=True)["mutant"].first()
         return {
-            (j, t): track[:, first[j], a:b]
-            for j, spec in enumerate(specs) if j in first.index
+            (j, t): track[:, groups[j][0], a:b]
+            for j, spec in enumerate(specs) if j in groups
             for t, (a, b) in enumerate(zip(spec.resp_start, spec.resp_end))
         }
     reduce = POSITION_REDUCTIONS[positions]
-    groups = _scored_mutants(key)
-    seq_of = dict(zip((g[0] for g in groups.values()), key["seq"].loc[[g[0] for g in groups.values()]].tolist()))
+    firsts = [first_mut for first_mut, _ in groups.values()]
+    seq_of = dict(zip(firsts, key["seq"].loc[firsts].tolist()))
     rows, first, lone, many = [], [], [], []  # lone, many: (row, mutant(s), a, b) of the rows to score
     for j, spec in enumerate(specs):
         if j not in groups:

@@ -39,7 +39,7 @@ def plot_element_by_base(response, importance, path, *, title: str = "", source=
         raise ValueError(f"plot_element_by_base: response and importance must be (L,) tracks of the same length, got "
                          f"shapes {response.shape} and {importance.shape}")
     L = len(response)
-    x = start + np.arange(L)
+    edges = start + np.arange(L + 1)  # base p's step spans [p, p + 1)
     fig = new_figure(min(16.0, max(8.0, L / 12)), 5.0)
     axes = fig.subplots(2, 1, sharex=True)
     panels = [(importance, "window importance", "importance", "#255C99"),
@@ -50,7 +50,7 @@ def plot_element_by_base(response, importance, path, *, title: str = "", source=
                 ax.axvspan(iv[0], iv[1], color=shade, alpha=alpha, lw=0, zorder=0)
         # one filled step outline, not one bar per base: the same picture, drawn in a fraction of the
         # time (a 1-kb window's 2,000 bar patches took most of the element-by-base job)
-        ax.stairs(np.nan_to_num(values), np.append(x, x[-1] + 1) if L else x, fill=True, baseline=0,
+        ax.stairs(np.nan_to_num(values), edges, fill=True, baseline=0,
                   color=colour, lw=0, zorder=2)
         ax.axhline(0, color="0.3", lw=0.6, zorder=1)
         ax.set_title(label, loc="left", fontsize=10)

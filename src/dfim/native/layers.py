@@ -106,7 +106,11 @@ def conv1d(layer, cfg) -> LayerOps:
             if pad == "causal":
                 h = tf.pad(h, [[0, 0], [dil * (k - 1), 0], [0, 0]])
                 pad = "valid"
-            z = tf.nn.conv1d(h, kernel, stride, pad.upper(), dilations=dil)
+            if dil == 1:
+                z = tf.nn.conv1d(h, kernel, stride, pad.upper())
+            else:  # TensorFlow's CPU kernel has no dilated input gradient without oneDNN (AMD CPUs):
+                # tf.nn.convolution runs a dilated convolution as a plain one on space-to-batch rows
+                z = tf.nn.convolution(h, kernel, strides=stride, padding=pad.upper(), dilations=dil)
             return z if bias is None else tf.nn.bias_add(z, bias)
 
     return LayerOps([Linear(layer.name, "Conv1D", conv)], activation_name(layer))

@@ -11,7 +11,7 @@ from dfim import MutationSpecs
 from dfim.importance import hypothetical_scores, make_references, make_scorer
 from dfim.models import load_model
 from dfim.native.locality import bucket, changed_windows, pack, window_plan
-from dfim.native.locality import first_block
+from dfim.native.targeted import prefix_plans
 from dfim.pipeline import NullOptions, ScoringOptions, score_random_source, score_sequences
 
 # sources at both edges, in the middle, of widths 1, 10 and 25 (and 4, across a pooling boundary)
@@ -265,7 +265,7 @@ TARGETS = np.array([(0, 6), (20, 34), (30, 40), (47, 48), (L - 9, L)])
 def test_input_gradient_on_targets_only_matches_full_pass_there(models, scorers, rng, which, method):
     """Mutants given targets: the full pass's scores on every target, NaN elsewhere; the other rows unchanged."""
     s = scorers(which, method)
-    assert first_block(s.model, s.steps, L) is not None  # the mutants' first layers run on slices
+    assert prefix_plans(s.model, s.steps, L, 16, 16) is not None  # the mutants' prefix runs in windows
     X, X_all, origin, spans = dfim_rows(rng)
     refs = make_references(X, "gc")
     n = len(X_all)

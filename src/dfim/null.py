@@ -103,7 +103,7 @@ def segment_specs(specs: MutationSpecs, length: int, *, segments: int = 10, stri
                 names.setdefault((a, b), n)
         elements = sorted(names)
         free = {}  # (width, target the segments may lie in) -> starts
-        needed = set()
+        needed: dict = {}  # (segment start, width) -> the targets whose pairs picked it
         for spec in window_specs:
             s0, s1 = spec.mut_start, spec.mut_end
             width = s1 - s0
@@ -120,12 +120,14 @@ def segment_specs(specs: MutationSpecs, length: int, *, segments: int = 10, stri
                 gaps = np.maximum(starts, a) - np.minimum(starts + width, b)
                 pick = starts[np.argsort(np.abs(gaps - _gap(s0, s1, a, b)), kind="stable")[:segments]]
                 rows.extend((w, s0, s1, a, b, k, int(p)) for k, p in enumerate(pick))
-                needed.update((int(p), width) for p in pick)
+                for p in pick:
+                    needed.setdefault((int(p), width), set()).add((a, b))
         key = window_specs[0].key.split("|")[0]
-        for p, width in sorted(needed):
+        for (p, width), wanted in sorted(needed.items()):
+            targets = [e for e in elements if e in wanted]
             out.append(make_source(key=f"{key}|null{width}@{p}", seq=w, mut_start=p, mut_end=p + width,
-                                   mut_name=f"null{width}", resp_start=[a for a, _ in elements],
-                                   resp_end=[b for _, b in elements], resp_names=[names[e] for e in elements],
+                                   mut_name=f"null{width}", resp_start=[a for a, _ in targets],
+                                   resp_end=[b for _, b in targets], resp_names=[names[e] for e in targets],
                                    alt="", where=f"null segment {p}-{p + width} of window {key}"))
     return MutationSpecs(out), pd.DataFrame(rows, columns=list(SEGMENT_COLUMNS))
 

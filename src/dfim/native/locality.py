@@ -12,14 +12,9 @@ plain local op on, and the whole input-gradient (multiplier) pass: every convolu
 gradient is the full one, as in the native scorer, so only forward FLOPs are saved.
 
 Rows whose scores are wanted on a few *targets* only (the random-source null's segment
-mutants: their FIS reads the window's elements and nothing else) also get a local
-backward pass: a target's input gradient depends on the layers above only through the
-cone of positions a change of the target's width would affect (the same
-:func:`window_plan`), so each convolution's input gradient is computed on the targets'
-windows only (:func:`input_grad_windows`), and the first convolution with the
-element-wise and pooling steps after it (:class:`Block`, the largest tensors of the
-network) runs on slices of the input around the change and around each target
-(:func:`block_op`). Such rows' scores are NaN off their targets.
+mutants: their FIS reads the window's elements and nothing else) are never whole in
+the windowed prefix, forward or backward: :mod:`dfim.native.targeted` carries the
+change and each target as windows. Such rows' scores are NaN off their targets.
 
 Where it applies (:func:`why_full`), else the native scorer's full pass runs unchanged:
 
@@ -100,6 +95,7 @@ class Op:
     right: int = 0
     size: int = 1
     _valid: object = None  # the convolution on slices (:func:`valid_conv`), made on first use
+    _flipped: object = None  # its flipped, transposed kernel (:func:`dfim.native.targeted.conv_input_grad`)
 
 
 def _conv_params(model, step):
@@ -125,12 +121,13 @@ def _conv_params(model, step):
     return kernel, (np.asarray(w[1], np.float32) if len(w) > 1 else None), k, left, right
 
 
-def window_plan(model, steps, L: int, width: int) -> list:
+def window_plan(model, steps, L: int, width: int, trailing: bool = False) -> list:
     """The windowed prefix of ``steps`` for a change of ``width`` positions of an input of length ``L``.
 
     Returns one :class:`Op` per step of the prefix (possibly none): it stops at the
     first step that is not a local op, and at a convolution whose window would cover
-    its whole output (from there on the mutant is computed in full).
+    its whole output (from there on the mutant is computed in full). Element-wise and
+    pooling steps after the last convolution are kept with ``trailing`` only.
     """
     plan: list = []
     w = width
@@ -160,7 +157,7 @@ def window_plan(model, steps, L: int, width: int) -> list:
             plan.append(Op("same", w))
         else:
             break
-    while plan and plan[-1].kind != "conv":  # what follows the last windowed conv runs on whole tensors
+    while plan and plan[-1].kind != "conv" and not trailing:  # what follows the last windowed conv runs on whole tensors
         plan.pop()
     return plan
 
@@ -239,14 +236,10 @@ def put_windows(base, first, width: int, values):
     return tf.tensor_scatter_nd_update(base, tf.stack([rows, pos], -1), tf.reshape(values, (m, -1, base.shape[2])))
 
 
-def windowed_conv(fn, h, z_base, a, op: Op | None, back=None):
-    """``fn(h)`` for mutant rows ``h``, with a windowed forward pass, a windowed input gradient, or both.
-
-    Forward (``op`` given): computed on ``[a, a + op.width)`` of the output, ``z_base`` (the
-    original's output) elsewhere; ``a`` ``(m,)`` int32 first output position of each row's
-    window. ``op`` None: ``fn(h)`` on the whole rows.
-    Backward (``back`` given, :func:`input_grad_windows`): the input gradient only on each
-    row's target windows, zero elsewhere; None: ``fn``'s full input gradient.
+def windowed_conv(fn, h, z_base, a, op: Op | None):
+    """``fn(h)`` for mutant rows ``h``, computed on ``[a, a + op.width)`` of the output only, ``z_base``
+    (the original's output) elsewhere; ``a`` ``(m,)`` int32 first output position of each row's
+    window. ``op`` None: ``fn(h)`` on the whole rows. The input gradient is ``fn``'s full one.
     """
     import tensorflow as tf
 
@@ -260,196 +253,36 @@ def windowed_conv(fn, h, z_base, a, op: Op | None, back=None):
 
     @tf.custom_gradient
     def conv(v):
-        def grad(g):
-            return vjp(fn, v, g) if back is None else input_grad_windows(g, v.shape[1], *back)
-
-        return forward(v), grad
+        return forward(v), lambda g: vjp(fn, v, g)
 
     return conv(h)
 
 
-def input_grad_windows(g, L_in: int, op: Op, b, w_in: int):
-    """The input gradient of a stride-1 convolution on ``w_in``-wide windows, zero elsewhere.
-
-    g : ``(m, L_out, C_out)`` gradient at the convolution's output; it must be exact on
-    every output position the windows read (the next layer up's windows in the targets' :func:`window_plan`).
-    b : ``(m, T)`` first input position of each row's ``T`` windows. Returns
-    ``(m, L_in, C_in)``: ``dx[i] = sum_d W[d]^T g[i + left - d]`` on the windows, as a valid
-    convolution of the gradient's slices with the flipped, transposed kernel.
-    """
-    import tensorflow as tf
-
-    k = op.k
-    flipped = tf.constant(np.ascontiguousarray(np.transpose(op.kernel[::-1], (0, 2, 1))))
-    # the gradient padded by k - 1 zeros each side: out-of-range output positions read as 0
-    d = tf.nn.conv1d(take_windows(g, b + op.left, w_in + k - 1, left=k - 1), flipped, 1, "VALID")
-    return put_windows(tf.zeros((tf.shape(g)[0], L_in, op.kernel.shape[1]), g.dtype), b, w_in, d)
-
-
-@dataclass
-class Block:
-    """The first convolution and the element-wise and pooling steps after it, up to the next convolution.
-
-    ``n`` steps; ``conv`` the convolution's :class:`Op` (its window fields unused); ``stride``
-    the product of the block's pool sizes; ``length`` its output's length. A mutant's block
-    output is computed on slices of its input only (:func:`sliced_block`): for the targeted
-    rows the block's full-size tensors, the largest of the network, are never made.
-    """
-
-    n: int
-    conv: Op
-    stride: int
-    length: int
-
-    def slices(self, width: int) -> int:
-        """Block output positions a change (or target) of ``width`` input positions spans, at most."""
-        return min(self.length, (width + self.conv.k - 2) // self.stride + 2)
-
-
-def first_block(model, steps, L: int) -> Block | None:
-    """The :class:`Block` of a chain starting with a windowable convolution, or None."""
-    if not steps or steps[0].layer != "Conv1D" or steps[0].kind != "linear":
-        return None
-    p = _conv_params(model, steps[0])
-    if p is None:
-        return None
-    kernel, bias, k, left, right = p
-    length, stride, n = L + left + right - k + 1, 1, 1
-    for step in steps[1:]:
-        if step.layer in ("MaxPooling1D", "AveragePooling1D") and step.kind == "linear":
-            if step.size != step.stride or step.padding != "VALID":
-                break
-            stride, length = stride * step.size, length // step.size
-        elif step.layer == "ReLUMaxPool":
-            stride, length = stride * step.size, length // step.size
-        elif not ((step.kind == "act" and getattr(step, "elementwise", False)) or step.layer == "BatchNormalization"):
-            break
-        n += 1
-    if length < 1:
-        return None
-    return Block(n, Op("conv", 0, kernel, bias, k, left, right), stride, length)
-
-
-def sliced_block(steps, block: Block, xs, q0, rule=None, z_ref=None):
-    """The block's output on ``q0 + [0, w)`` for input slices ``xs (R, w * stride + k - 1, 4)`` of the
-    padded input starting at ``q0 * stride`` (``q0 (R,)``) -> ``(R, w, C)``, as the whole-row pass computes it.
-
-    ``rule``, ``z_ref``: the DeepLIFT rule ``(step, z, z_r)`` and the reference's activation
-    inputs by step id (``(1, L_step, C)``), sliced here to the same positions; None for gradients.
-    """
-    import tensorflow as tf
-
-    h = valid_conv(block.conv)(xs)
-    level = 1  # pooling so far: block output position q is position q * stride / level here
-    for step in steps[1 : block.n]:
-        if rule is not None and step.kind in ("act", "block"):
-            idx = q0[:, None] * (block.stride // level) + tf.range(h.shape[1])[None, :]
-            h = rule(step, h, tf.gather(z_ref[id(step)][0], idx))
-        else:
-            h = step.fn(h)
-        if step.layer in ("MaxPooling1D", "AveragePooling1D", "ReLUMaxPool"):
-            level *= step.size
-    return h
-
-
-def block_op(steps, block: Block, x_m, base, start, width: int, t_start, t_width: int, rule=None, z_ref=None):
-    """The block's output for mutant rows ``x_m (m, L, 4)``: the original's ``base (m, L_b, C)`` outside the
-    change's slice; its gradient is the input gradient on the ``t_width``-wide target windows
-    starting at ``t_start (m, T)`` only, zero elsewhere.
-
-    start : ``(m,)`` first input position of each row's ``width``-wide change.
-    """
-    import tensorflow as tf
-
-    op, S, Lb = block.conv, block.stride, block.length
-    L = x_m.shape[1]
-    wf, wt = block.slices(width), block.slices(t_width)
-
-    def slices(xp, first, w):
-        """Slices of the padded input for block outputs ``first + [0, w)``, ``first`` (m, T) -> (m*T, n, 4)."""
-        return take_windows(xp, first * S, w * S + op.k - 1)
-
-    def first_of(a, w):  # the first block output a change (target) starting at input position a reaches
-        return tf.clip_by_value((a - op.right) // S, 0, Lb - w)
-
-    @tf.custom_gradient
-    def blk(v):
-        xp = tf.pad(v, [[0, 0], [op.left, op.right], [0, 0]])
-        q = first_of(start, wf)
-        win = sliced_block(steps, block, slices(xp, q[:, None], wf), q, rule, z_ref)
-        out = put_windows(base, q[:, None], wf, win)
-
-        def grad(g):
-            qt = first_of(t_start, wt)  # (m, T)
-            xs = slices(xp, qt, wt)
-            with tf.GradientTape() as tape:
-                tape.watch(xs)
-                y = sliced_block(steps, block, xs, tf.reshape(qt, (-1,)), rule, z_ref)
-            dxs = tape.gradient(y, xs, output_gradients=take_windows(g, qt, wt))
-            # inputs past the slice feed only outputs the block's pooling drops: their gradient is 0
-            dxs = tf.pad(dxs, [[0, 0], [0, t_width], [0, 0]])
-            d = take_windows(dxs, tf.reshape(t_start + op.left - qt * S, (-1, 1)), t_width)
-            return put_windows(tf.zeros((tf.shape(v)[0], L, 4), v.dtype), t_start, t_width, d)
-
-        return out, grad
-
-    return blk(x_m)
-
-
-def local_logits(steps, plan, x_o, x_m, orig_index, start, width: int, rule=None, tplan=None, t_start=None,
-                 t_width: int = 0, block=None, rule3=None, z_ref=None):
+def local_logits(steps, plan, x_o, x_m, orig_index, start, width: int, rule=None):
     """Outputs ``(B_o + B_m, n_out)`` of originals ``x_o`` (full) and mutants ``x_m`` (windowed prefix).
 
     orig_index : ``(B_m,)`` row of ``x_o`` each mutant comes from; start : ``(B_m,)`` first
     position of its changed window (``width`` wide) in the input. ``rule(step, z)``
     replaces each activation (the DeepLIFT rules), as ``on_act`` of :func:`run`.
-    tplan, t_start, t_width : the plan of the targets' windows (:func:`window_plan` of
-    ``t_width``) and ``(B_m, T)`` first input position of each mutant's ``T`` target windows:
-    the mutants' input gradient is then exact on those windows only (the rest of it is not
-    computed, and reads 0); None: everywhere. A target's input gradient depends on the
-    layers above only through the same cone of positions a change there would affect, so
-    the plan of a change of the target's width is the plan of its backward pass.
-    block, rule3, z_ref : with targets, the mutants' :class:`Block` computed on slices
-    (:func:`block_op`), the rule as ``(step, z, z_r)`` and the reference's activation
-    inputs by step id; None: every step as above.
     """
     import tensorflow as tf
 
     def apply(step, h):
         return rule(step, h) if rule is not None and step.kind in ("act", "block") else step.fn(h)
 
-    tplan = tplan or []
-    h_o, h_m, a, b = x_o, x_m, start, t_start
-    w_b = t_width  # width of the target windows at the current layer's input
-    n = max(len(plan), len(tplan))
-    first = 0
-    if block is not None:  # targeted rows: the first block on slices of the input only
-        for i, step in enumerate(steps[: block.n]):
-            h_o = apply(step, h_o)
-            # the windows' starts at the block's output, as the plans' steps move them
-            L_i = h_o.shape[1]
-            a, b, w_b = _moved(plan, i, a, L_i), _moved(tplan, i, b, L_i), _width(tplan, i, w_b)
-        h_m = block_op(steps, block, x_m, tf.stop_gradient(tf.gather(h_o, orig_index)), start, width, t_start,
-                       t_width, rule3, z_ref)
-        first = block.n
-    for i in range(first, n):
+    h_o, h_m, a = x_o, x_m, start
+    for i, op in enumerate(plan):
         step = steps[i]
-        op = plan[i] if i < len(plan) else None
-        top = tplan[i] if i < len(tplan) else None
-        kind = (op or top).kind
-        if kind == "conv":
+        if op.kind == "conv":
             z_o = step.fn(h_o)
-            back = None if top is None else (top, b, w_b)  # the gradient's windows at this step's input
             a = _moved(plan, i, a, z_o.shape[1])
-            base = None if op is None else tf.stop_gradient(tf.gather(z_o, orig_index))
-            h_m = windowed_conv(step.fn, h_m, base, a, op, back)
+            h_m = windowed_conv(step.fn, h_m, tf.stop_gradient(tf.gather(z_o, orig_index)), a, op)
             h_o = z_o
         else:
             h_o, h_m = apply(step, h_o), apply(step, h_m)
             a = _moved(plan, i, a, h_m.shape[1])
-        b, w_b = _moved(tplan, i, b, h_m.shape[1]), _width(tplan, i, w_b)
     h = tf.concat([h_o, h_m], 0)
-    return run(steps[max(n, first):], h, on_act=rule)
+    return run(steps[len(plan):], h, on_act=rule)
 
 
 def _moved(plan, i: int, a, L_out: int):
@@ -466,17 +299,16 @@ def _moved(plan, i: int, a, L_out: int):
     return a
 
 
-def _width(plan, i: int, w):
-    return plan[i].width if i < len(plan) else w
-
-
 class LocalForward:
     """The scorer's local multiplier functions, one ``tf.function`` per window width."""
 
     def __init__(self, scorer):
+        from .targeted import TargetedRows
+
         self.scorer = scorer
         self._fns: dict = {}
         self.plans: dict = {}
+        self.targeted = TargetedRows(scorer)  # rows wanted on their targets only
 
     def plan(self, width: int) -> list:
         if width not in self.plans:
@@ -484,18 +316,10 @@ class LocalForward:
             self.plans[width] = window_plan(s.model, s.steps, s.model.length, width)
         return self.plans[width]
 
-    def block(self):
-        """The scorer's :class:`Block` (None: the model's first layers do not form one)."""
-        if "_block" not in self.__dict__:
-            s = self.scorer
-            self._block = first_block(s.model, s.steps, s.model.length)
-        return self._block
-
-    def fn(self, width: int, t_width: int = 0):
-        """``(x_o, x_m, orig_index, start, ref, task[, t_start]) -> (m_o, m_m)`` multipliers, for changes of
-        ``width``; with ``t_width``, the mutants' only on their ``t_width``-wide target windows."""
-        if (width, t_width) in self._fns:
-            return self._fns[(width, t_width)]
+    def fn(self, width: int):
+        """``(x_o, x_m, orig_index, start, ref, task) -> (m_o, m_m)`` multipliers, for changes of ``width``."""
+        if width in self._fns:
+            return self._fns[width]
         import tensorflow as tf
 
         from .rules import rescale_op, revealcancel_op
@@ -503,36 +327,28 @@ class LocalForward:
 
         s = self.scorer
         steps, plan, L = s.steps, self.plan(width), s.model.length
-        tplan = self.plan(t_width) if t_width else None
-        block = self.block() if t_width else None
         rules = s.method != "grad_x_input"
 
-        def multipliers(x_o, x_m, orig_index, start, ref, task, t_start=None):
-            rule = rule3 = by_step = None
+        def multipliers(x_o, x_m, orig_index, start, ref, task):
+            rule = None
             if rules:
                 z_r = iter(reference_activations(steps, ref))
                 by_step = {id(st): next(z_r) for st in steps if st.kind in ("act", "block")}
 
-                def rule3(step, z, z_ref):
-                    return (rescale_op if step.kind == "act" else revealcancel_op)(step, z, z_ref)
-
                 def rule(step, z):
-                    return rule3(step, z, by_step[id(step)])
+                    return (rescale_op if step.kind == "act" else revealcancel_op)(step, z, by_step[id(step)])
 
             with tf.GradientTape() as tape:
                 tape.watch([x_o, x_m])
-                y = local_logits(steps, plan, x_o, x_m, orig_index, start, width, rule, tplan, t_start, t_width,
-                                 block, rule3, by_step)
-                y = tf.reduce_sum(y[:, task])
+                y = tf.reduce_sum(local_logits(steps, plan, x_o, x_m, orig_index, start, width, rule)[:, task])
             return tape.gradient(y, [x_o, x_m])
 
         spec_x = tf.TensorSpec((None, L, 4), tf.float32)
         spec_i = tf.TensorSpec((None,), tf.int32)
-        sig = [spec_x, spec_x, spec_i, spec_i, tf.TensorSpec((1, L, 4), tf.float32), tf.TensorSpec((), tf.int32)]
-        if t_width:
-            sig.append(tf.TensorSpec((None, None), tf.int32))
-        f = graph_function(multipliers, input_signature=sig)
-        self._fns[(width, t_width)] = f
+        f = graph_function(multipliers, input_signature=[spec_x, spec_x, spec_i, spec_i,
+                                                          tf.TensorSpec((1, L, 4), tf.float32),
+                                                          tf.TensorSpec((), tf.int32)])
+        self._fns[width] = f
         return f
 
 
@@ -543,13 +359,15 @@ def _pow2(n: int) -> int:
     return p
 
 
-def pack(orig_of: np.ndarray, rows: int):
+def pack(orig_of: np.ndarray, rows: int, cost=None, capacity: int | None = None):
     """Batches of originals with their mutants.
 
     Parameters
     ----------
     orig_of : ``(m,)`` the original (any int id, in the order met) of each mutant.
     rows : rows per call.
+    cost, capacity : optional ``(m,)`` size of each mutant's extra work (its number of
+        targets) and the most a batch holds of it (at least ``cost.max()``).
 
     Returns
     -------
@@ -565,14 +383,22 @@ def pack(orig_of: np.ndarray, rows: int):
     rows = max(2, int(rows))
     B_o = min(max(1, rows // 2), _pow2(-(-rows * n_o // (n_o + m))))
     B_m = rows - B_o
-    batches, cur_o, cur_m = [], [], []
+    cost = np.zeros(m, np.int64) if cost is None else np.asarray(cost, np.int64)
+    capacity = int(cost.sum()) if capacity is None else int(capacity)
+    if m and cost.max() > capacity:
+        raise ValueError(f"a mutant costs {cost.max()}, more than a batch holds ({capacity})")
+    batches, cur_o, cur_m, used = [], [], [], 0
     for o, muts in order.items():
         while muts:
-            if len(cur_o) == B_o or len(cur_m) == B_m:
+            # how many of this original's next mutants fit beside the batch's
+            n_fit = int(np.searchsorted(np.cumsum(cost[muts[: B_m - len(cur_m)]]), capacity - used, side="right"))
+            if len(cur_o) == B_o or n_fit == 0:
                 batches.append((cur_o, cur_m))
-                cur_o, cur_m = [], []
+                cur_o, cur_m, used = [], [], 0
+                continue
             cur_o.append(o)
-            take, muts = muts[: B_m - len(cur_m)], muts[B_m - len(cur_m):]
+            take, muts = muts[:n_fit], muts[n_fit:]
+            used += int(cost[take].sum())
             cur_m += [(j, len(cur_o) - 1) for j in take]
     if cur_o:
         batches.append((cur_o, cur_m))
@@ -623,9 +449,9 @@ def local_scores(scorer, X: np.ndarray, origin, spans, task: int, batch_size: in
 
     targets : for each row, None or an ``(n_t, 2)`` array of ``[start, end)`` intervals: that
     row's scores are wanted on those intervals only (the random-source null's segment
-    mutants, whose FIS reads the targets alone). Its input gradient is then computed only
-    in the targets' cones (:func:`input_grad_windows`) and its scores elsewhere are NaN,
-    so that nothing can read them by mistake.
+    mutants, whose FIS reads the targets alone). Such rows are carried as windows
+    (:mod:`dfim.native.targeted`) and their scores elsewhere are NaN, so that nothing can
+    read them by mistake.
 
     Returns None when the scorer's full pass must run instead (:func:`why_full`; recorded
     in ``scorer.locality_path``), else ``(n, L, 4)`` float32. Rows the local pass does not
@@ -649,47 +475,35 @@ def local_scores(scorer, X: np.ndarray, origin, spans, task: int, batch_size: in
     if reason is None:
         start, end = changed_windows(X, origin, spans)
         widths = np.array([bucket(int(w)) for w in end - start])
-        t_widths = _target_widths(scorer, mut, targets)
+        t_widths = _target_widths(mut, targets)
         groups = {}
         for w, tw in sorted(set(zip(widths.tolist(), t_widths.tolist()))):
-            if _has_window(scorer, int(w)):
-                groups[(w, tw)] = mut[(widths == w) & (t_widths == tw)]
+            if not _has_window(scorer, int(w)):
+                continue
+            rows_w = mut[(widths == w) & (t_widths == tw)]
+            if tw and _forward(scorer).targeted.plans(int(w), int(tw)) is None:
+                tw = 0  # no windowed prefix for these targets: the whole input gradient
+            groups[(w, tw)] = np.concatenate([groups.get((w, tw), np.zeros(0, np.int64)), rows_w])
         if not groups:
             reason = f"no windowable convolution for windows of {sorted(set(widths.tolist()))} bp"
     if reason is not None:
         _note(scorer, "full pass: " + reason)
         return None
-    fwd = _forward(scorer)
-    starts = dict(zip(mut.tolist(), start.tolist()))
+    starts = np.zeros(n, np.int64)
+    starts[mut] = start
     rows = scorer._rows_per_call(batch_size, 1)
-    ref = tf.constant(refs[0] if refs is not None else np.zeros((1, L, 4), np.float32))
-    t = tf.constant(int(task), tf.int32)
     out = np.empty_like(X)
     done = np.zeros(n, bool)  # rows with local multipliers
     for (w, tw), rows_w in groups.items():
-        if tw:  # a batch computes as many target windows per row as its row with the most: keep like with like
-            rows_w = rows_w[np.argsort([len(targets[j]) for j in rows_w], kind="stable")]
-        B_o, batches = pack(origin[rows_w], rows)
-        f = fwd.fn(int(w), int(tw))
-        for origs, muts in batches:
-            mj = rows_w[[j for j, _ in muts]]
-            xo = X[origs]
-            xm = X[mj]
-            oi = np.array([s for _, s in muts], np.int32)
-            # the window of width w starting at the change, clipped into the input
-            a = np.clip(np.array([starts[j] for j in mj]), 0, L - int(w)).astype(np.int32)
-            B_m = rows - B_o
-            args = [_pad(xo, B_o), _pad(xm, B_m), _pad(oi, B_m), _pad(a, B_m), ref, t]
-            if tw:
-                args.append(_pad(_target_starts([targets[j] for j in mj], L, int(tw)), B_m))
-            m_o, m_m = f(*args)
-            m_o, m_m = m_o.numpy()[: len(origs)], m_m.numpy()[: len(mj)]
+        batches = _targeted_batches if tw else _local_batches
+        for origs, mj, m_o, m_m in batches(scorer, X, origin, starts, targets, rows_w, int(w), int(tw), rows, refs,
+                                           task):
+            origs = np.asarray(origs, np.int64)
             if refs is not None:  # hypothetical scores against the one reference, as hypothetical_from
                 m_o = m_o - (m_o * refs[0, 0]).sum(-1, keepdims=True)
-                m_m -= (m_m * refs[0, 0]).sum(-1, keepdims=True)
             new = ~done[origs]
-            out[np.asarray(origs)[new]] = m_o[new]
-            done[np.asarray(origs)[new]] = True
+            out[origs[new]] = m_o[new]
+            done[origs[new]] = True
             out[mj] = m_m
             done[mj] = True
             advance(progress, int(new.sum()) + len(mj))
@@ -700,9 +514,6 @@ def local_scores(scorer, X: np.ndarray, origin, spans, task: int, batch_size: in
         else:
             out[rest] = scorer.hypothetical(X[rest], refs, np.zeros(len(rest), int), task, batch_size,
                                             progress=progress)
-    for (w, tw), rows_w in groups.items():
-        if tw:
-            _only_targets(out, rows_w, targets)
     n_t = sum(len(v) for (_, tw), v in groups.items() if tw)
     _note(scorer, f"local forward for mutant rows (windows of {sorted({int(w) for w, _ in groups})} bp; "
                   f"{len(mut) - sum(len(v) for v in groups.values())} mutant(s) on the full pass; "
@@ -710,7 +521,63 @@ def local_scores(scorer, X: np.ndarray, origin, spans, task: int, batch_size: in
     return out
 
 
-def _target_widths(scorer, mut: np.ndarray, targets) -> np.ndarray:
+def _local_batches(scorer, X, origin, starts, targets, rows_w, w: int, tw: int, rows: int, refs, task):
+    """The local forward's batches of the mutant rows ``rows_w`` (changes ``w`` wide): ``(originals, mutant
+    rows, originals' multipliers, mutants' scores)`` each (``refs`` given: the mutants' hypothetical)."""
+    import tensorflow as tf
+
+    L = X.shape[1]
+    f = _forward(scorer).fn(w)
+    ref = tf.constant(refs[0] if refs is not None else np.zeros((1, L, 4), np.float32))
+    B_o, batches = pack(origin[rows_w], rows)
+    B_m = rows - B_o
+    for origs, muts in batches:
+        mj = rows_w[[j for j, _ in muts]]
+        oi = np.array([s for _, s in muts], np.int32)
+        a = np.clip(starts[mj], 0, L - w).astype(np.int32)  # the window of width w at the change, in the input
+        m_o, m_m = f(_pad(X[origs], B_o), _pad(X[mj], B_m), _pad(oi, B_m), _pad(a, B_m), ref,
+                     tf.constant(task, tf.int32))
+        m_o, m_m = m_o.numpy()[: len(origs)], m_m.numpy()[: len(mj)]
+        if refs is not None:
+            m_m -= (m_m * refs[0, 0]).sum(-1, keepdims=True)
+        yield origs, mj, m_o, m_m
+
+
+#: pair slots of a targeted batch are rounded up to a multiple of this (a few traced shapes)
+PAIR_QUANTUM = 16
+
+
+def _targeted_batches(scorer, X, origin, starts, targets, rows_w, w: int, tw: int, rows: int, refs, task):
+    """:func:`_local_batches` for mutant rows wanted on their targets only (:mod:`dfim.native.targeted`):
+    their scores on their targets, NaN elsewhere; no originals' scores (the originals run forward only)."""
+    import tensorflow as tf
+
+    from .targeted import pair_windows
+
+    L = X.shape[1]
+    f = _forward(scorer).targeted.fn(w, tw)
+    ref = tf.constant(refs[0] if refs is not None else np.zeros((1, L, 4), np.float32))
+    counts = np.array([len(np.asarray(targets[j]).reshape(-1, 2)) for j in rows_w])
+    # a batch's (row, target) pairs: its rows' share of the group's, rounded up
+    capacity = max(int(counts.max()), -(-int(np.ceil(rows * counts.mean())) // PAIR_QUANTUM) * PAIR_QUANTUM)
+    B_o, batches = pack(origin[rows_w], rows, counts, capacity)
+    B_m = rows - B_o
+    for origs, muts in batches:
+        mj = rows_w[[j for j, _ in muts]]
+        oi = np.array([s for _, s in muts], np.int32)
+        a = np.clip(starts[mj], 0, L - w).astype(np.int32)
+        p_row, p_first, p_a, p_b = pair_windows([targets[j] for j in mj], L, tw)
+        m_t = f(_pad(X[origs], B_o), _pad(X[mj], B_m), _pad(oi, B_m), _pad(a, B_m), ref, tf.constant(task, tf.int32),
+                _pad(p_row.astype(np.int32), capacity), _pad(p_first.astype(np.int32), capacity)).numpy()[: len(p_row)]
+        if refs is not None:
+            m_t -= (m_t * refs[0, 0][p_first[:, None] + np.arange(tw)]).sum(-1, keepdims=True)
+        m_m = np.full((len(mj), L, 4), np.nan, np.float32)
+        for p in range(len(p_row)):  # each target's positions from its pair's window
+            m_m[p_row[p], p_a[p]:p_b[p]] = m_t[p, p_a[p] - p_first[p]:p_b[p] - p_first[p]]
+        yield [], mj, np.zeros((0, L, 4), np.float32), m_m  # the originals' own scores: the full pass
+
+
+def _target_widths(mut: np.ndarray, targets) -> np.ndarray:
     """The target window width of each mutant row in ``mut`` (0: its whole input gradient is wanted)."""
     tw = np.zeros(len(mut), np.int64)
     if targets is None:
@@ -720,29 +587,8 @@ def _target_widths(scorer, mut: np.ndarray, targets) -> np.ndarray:
         if t is None or not len(t):
             continue
         t = np.asarray(t).reshape(-1, 2)
-        w = bucket(int((t[:, 1] - t[:, 0]).max()))
-        tw[i] = w if _has_window(scorer, w) else 0  # targets too wide for a window: the full gradient
+        tw[i] = bucket(int((t[:, 1] - t[:, 0]).max()))
     return tw
-
-
-def _target_starts(targets: list, L: int, width: int) -> np.ndarray:
-    """``(m, T)`` first position of each row's target windows (``width`` wide, clipped into the input);
-    rows with fewer targets repeat their first (the same window computed twice)."""
-    T = max(len(t) for t in targets)
-    out = np.empty((len(targets), T), np.int32)
-    for i, t in enumerate(targets):
-        s = np.asarray(t).reshape(-1, 2)[:, 0]
-        out[i] = np.clip(np.concatenate([s, np.full(T - len(s), s[0])]), 0, L - width)
-    return out
-
-
-def _only_targets(out: np.ndarray, rows, targets) -> None:
-    """Rows ``rows`` of ``out (n, L, 4)`` set to NaN outside their target intervals, in place."""
-    for j in rows:
-        keep = np.zeros(out.shape[1], bool)
-        for a, b in np.asarray(targets[j]).reshape(-1, 2):
-            keep[a:b] = True
-        out[j, ~keep] = np.nan
 
 
 def _forward(scorer) -> LocalForward:

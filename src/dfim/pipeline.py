@@ -211,9 +211,10 @@ def score_sequences(model: SequenceModel, X: np.ndarray, specs: MutationSpecs, o
         fis["relation"] = relations(fis, opts.strategy)
         # the window's top per-base importance: the scale a minimal effect is measured on
         fis["window_scale"] = np.abs(orig.actual).sum(-1).max(-1)[task_row, fis["seq"].to_numpy(int)]
-    with stage(progress, f"ISM single mutants, {label}"):
+    # the segments' prediction changes are read by nothing (the null table keeps their FIS only), so
+    # this stage serves the observed rows alone
+    with stage(progress, f"ISM single mutants, {kind}"):
         f_x = outputs(model, X, imp.tasks, target=opts.target, batch_size=opts.batch_size)
-        # the segments' prediction changes are read by nothing (the null table keeps their FIS only)
         m_obs = len(mutants) if null_from is None else int((key["spec"].to_numpy(int) < null_from).sum())
         f_s = np.full((len(mutants), len(imp.tasks)), np.nan)
         if m_obs:

@@ -52,32 +52,31 @@ def prefix_plans(model, steps, L: int, width: int, t_width: int):
     return plan_c[:n], plan_t[:n]
 
 
-def take(t, rows, first, width: int):
-    """``t (R, L, C)`` on rows ``rows (n,)`` (None: row i of ``t``), positions ``first (n,) + [0, width)``
-    -> ``(n, width, C)``; positions outside ``[0, L)`` read as 0 (a convolution's padding)."""
+def gather_windows(src, rows, first, width: int, over=None):
+    """``src (R, L, C)`` on rows ``rows (n,)`` (None: row i), positions ``first (n,) + [0, width)`` -> ``(n, width, C)``.
+
+    Positions outside ``[0, L)`` read as 0 (a convolution's padding). ``over``: a window laid
+    over the values, ``(win (N, w, C), win_rows (n,) or None, win_first (n,))``: row ``win_rows[i]``
+    of ``win`` holds row i's values on ``win_first[i] + [0, w)``. One gather from ``src`` and
+    ``win`` side by side: no copy of a whole row, no masks over the values.
+    """
     import tensorflow as tf
 
-    L = tf.shape(t)[1]
-    idx = first[:, None] + tf.range(width)[None, :]
-    inside = (idx >= 0) & (idx < L)
-    idx = tf.clip_by_value(idx, 0, L - 1)
-    if rows is None:
-        out = tf.gather(t, idx, batch_dims=1)
-    else:
-        out = tf.gather_nd(t, tf.stack([tf.broadcast_to(rows[:, None], tf.shape(idx)), idx], -1))
-    return tf.where(inside[:, :, None], out, tf.zeros_like(out))
-
-
-def overlay(ctx, win, off):
-    """``ctx (n, width, C)`` with ``win (n, w, C)`` laid over it from position ``off (n,)`` on (parts of
-    ``win`` outside ``ctx`` are dropped)."""
-    import tensorflow as tf
-
-    w = win.shape[1]
-    rel = tf.range(ctx.shape[1])[None, :] - off[:, None]
-    inside = (rel >= 0) & (rel < w)
-    vals = tf.gather(win, tf.clip_by_value(rel, 0, w - 1), batch_dims=1)
-    return tf.where(inside[:, :, None], vals, ctx)
+    L, C = src.shape[1], src.shape[2]
+    n = tf.shape(first)[0]
+    pos = first[:, None] + tf.range(width)[None, :]
+    r = tf.range(n) if rows is None else rows
+    zero = tf.shape(src)[0] * L  # the row of zeros after src's rows
+    idx = tf.where((pos >= 0) & (pos < L), r[:, None] * L + pos, zero)
+    parts = [tf.reshape(src, (-1, C)), tf.zeros((1, C), src.dtype)]
+    if over is not None:
+        win, w_rows, w_first = over
+        w = win.shape[1]
+        w_rows = tf.range(n) if w_rows is None else w_rows
+        rel = pos - w_first[:, None]
+        idx = tf.where((rel >= 0) & (rel < w), zero + 1 + w_rows[:, None] * w + rel, idx)
+        parts.append(tf.reshape(win, (-1, C)))
+    return tf.gather(tf.concat(parts, 0), idx)
 
 
 def forward_windows(steps, plan, lengths, h, a, context):
@@ -88,8 +87,8 @@ def forward_windows(steps, plan, lengths, h, a, context):
     plan : one :class:`dfim.native.locality.Op` per step (its output window's width).
     lengths : each step's output length (whole rows).
     h : ``(n, w, C)`` the window's values at the input, starting at ``a (n,)``.
-    context : ``(i, s, width) -> (n, width, C_i)``: the row's values at the input of step ``i``
-        on ``s + [0, width)`` (outside the window; the window is laid over them).
+    context : ``(i, s, width, over) -> (n, width, C_i)``: the row's values at the input of step ``i``
+        on ``s + [0, width)``, with the window ``over`` (:func:`gather_windows`) laid over them.
 
     Returns
     -------
@@ -101,10 +100,10 @@ def forward_windows(steps, plan, lengths, h, a, context):
     for i, (step, op, a_out) in enumerate(zip(steps, plan, window_starts(plan, lengths, a))):
         if op.kind == "conv":
             s = a_out - op.left
-            h = valid_conv(op)(overlay(context(i, s, op.width + op.k - 1), h, a - s))
+            h = valid_conv(op)(context(i, s, op.width + op.k - 1, (h, None, a)))
         elif op.kind == "pool":
             s = a_out * op.size
-            h = step.fn(overlay(context(i, s, op.width * op.size), h, a - s))
+            h = step.fn(context(i, s, op.width * op.size, (h, None, a)))
         else:
             h = step.fn(h)
         a = a_out
@@ -159,7 +158,7 @@ def backward_windows(steps, plan, lengths, width: int, a, g, context, fn):
         else:
             s = b_in
             d = vjp(fn(steps[i], s), context(i, s, w_in), g)
-        g = take(d, None, b_in - s, w_in)
+        g = gather_windows(d, None, b_in - s, w_in)
     return g
 
 
@@ -177,7 +176,7 @@ def conv_input_grad(op, g, off, w_in: int):
     if op._flipped is None:
         with tf.init_scope():
             op._flipped = tf.constant(np.ascontiguousarray(np.transpose(op.kernel[::-1], (0, 2, 1))))
-    return tf.nn.conv1d(take(g, None, off - (op.k - 1), w_in + op.k - 1), op._flipped, 1, "VALID")
+    return tf.nn.conv1d(gather_windows(g, None, off - (op.k - 1), w_in + op.k - 1), op._flipped, 1, "VALID")
 
 
 class TargetedRows:
@@ -236,20 +235,23 @@ class TargetedRows:
             def windowed(step, first):  # a step on windows starting at ``first``: the reference sliced alike
                 if not rules or step.kind != "act":
                     return step.fn
-                return lambda z: rescale_op(step, z, take(z_ref[id(step)], tf.zeros_like(first), first, z.shape[1]))
+                return lambda z: rescale_op(step, z, gather_windows(z_ref[id(step)], tf.zeros_like(first), first,
+                                                                    z.shape[1]))
 
             inputs = [x_o]  # the originals' activations at each step's input: the mutants' context
             for step in prefix:
                 inputs.append(step.fn(inputs[-1]))
             lengths = [int(t.shape[1]) for t in inputs[1:]]
 
-            def change_context(i, first, w):
-                return take(x_m, None, first, w) if i == 0 else take(inputs[i], orig_index, first, w)
+            def change_context(i, first, w, over):  # the input is the mutant itself
+                return gather_windows(x_m, None, first, w) if i == 0 else gather_windows(inputs[i], orig_index, first,
+                                                                                          w, over)
 
             a0 = tf.clip_by_value(start, 0, L - width)
-            change = forward_windows(prefix, plan_c, lengths, take(x_m, None, a0, width), a0, change_context)
+            change = forward_windows(prefix, plan_c, lengths, gather_windows(x_m, None, a0, width), a0, change_context)
             h_c, a_c = change[-1]
-            h_m = overlay(tf.gather(inputs[n], orig_index), h_c, a_c)  # the mutants, whole after the prefix
+            # the mutants, whole after the prefix
+            h_m = gather_windows(inputs[n], orig_index, tf.zeros_like(a_c), lengths[-1], (h_c, None, a_c))
             with tf.GradientTape() as tape:
                 tape.watch(h_m)
                 y = tf.reduce_sum(run(steps[n:], h_m, on_act=rule)[:, task])
@@ -259,13 +261,12 @@ class TargetedRows:
 
             def target_context(i, first, w):  # the mutant's values: its original's, with its change laid over
                 if i == 0:
-                    return take(x_m, pair_row, first, w)
+                    return gather_windows(x_m, pair_row, first, w)
                 h_ci, a_ci = change[i - 1]  # the change's window at step i's input
-                return overlay(take(inputs[i], pair_orig, first, w), tf.gather(h_ci, pair_row),
-                               tf.gather(a_ci, pair_row) - first)
+                return gather_windows(inputs[i], pair_orig, first, w, (h_ci, pair_row, tf.gather(a_ci, pair_row)))
 
             b_end = window_starts(plan_t, lengths, pair_start)[-1]
-            g_t = take(g_m, pair_row, b_end, plan_t[-1].width)
+            g_t = gather_windows(g_m, pair_row, b_end, plan_t[-1].width)
             return backward_windows(prefix, plan_t, lengths, t_width, pair_start, g_t, target_context, windowed)
 
         spec_x = tf.TensorSpec((None, L, 4), tf.float32)

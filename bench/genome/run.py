@@ -310,7 +310,8 @@ def report(results: list[dict], lin: tuple | None, args, machine: dict) -> str:
           "forward once per batch it appears in, and the shuffled null has 1 + shuffles sets per window (each "
           "shuffled copy has its own references) where the random-source null has 1. With one shared reference, "
           "the native scorer computes a mutant's convolutions only where it differs from its original "
-          "(`dfim.native.locality`).", ""]
+          "(`dfim.native.locality`), and carries the random-source null's segment mutants as windows forward "
+          "and back, each scored on the targets of the pairs that picked it (`dfim.native.targeted`).", ""]
     L += ["## Seconds per window, by stage", "",
           "From the stage split each shard job logs at its end (summed over shards, divided by windows kept). "
           "Importance batches are timed one by one; with the random-source null, observed and null rows share a "

@@ -141,7 +141,7 @@ def backward_windows(steps, plan, lengths, width: int, a, g, context, fn):
     Returns
     -------
     ``(n, width, C_in)``: the gradient on the target's input window. Only gradients run: the
-    forward values are read from ``context`` (the window of a target is not its change).
+    forward values each step's gradient needs are read from ``context``, not computed again.
     """
     from .program import vjp
 

@@ -65,6 +65,6 @@ bench-scale: env
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/scale/run.py
 
 # The workflow on Basset-sized windows with motif sources, shipped vs previous defaults
-# (about 25 min on 2 cores); bench/results/genome.md.
+# (about 56 min on 2 cores, an AMD EPYC); bench/results/genome.md.
 bench-genome: env
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/genome/run.py --linearity

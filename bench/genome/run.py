@@ -208,13 +208,39 @@ def measure(root: Path, peak_set: str) -> dict:
     bench = pd.concat([pd.read_csv(p, sep="\t").assign(job=str(p.relative_to(root / "benchmarks")))
                        for p in sorted((root / "benchmarks").rglob("*.tsv"))], ignore_index=True)
     shard = bench[bench["job"].str.contains("score_shard")]
-    return dict(kept=kept, n_shards=len(logs), stages=stages, shard_total=sum(lg["total"] for lg in logs),
+    return dict(kept=kept, pairs=null_pairs(root, peak_set), widths=local_widths(root, peak_set),
+                n_shards=len(logs), stages=stages, shard_total=sum(lg["total"] for lg in logs),
                 sources=sum(lg["sources"] for lg in logs), scored=scored,
                 segments=sum(lg["segments"] for lg in logs), shard_s=shard["s"].to_numpy(float),
                 shard_rss=shard["max_rss"].to_numpy(float), jobs_s=float(bench["s"].sum()),
                 shard_cpu=np.array([lg["cpu"] for lg in logs], float),
                 shard_load=pd.to_numeric(shard["mean_load"], errors="coerce").to_numpy(float),
                 other_jobs=bench[~bench["job"].str.contains("score_shard")][["job", "s", "max_rss", "cpu_time"]])
+
+
+WIDTHS = re.compile(r"local forward for mutant rows \(windows of \[([\d, ]+)\] bp")
+
+
+def null_pairs(root: Path, peak_set: str) -> int:
+    """(segment, target) pairs the random-source null scored: the distinct pairs of its table (first task)."""
+    from dfim.store import read_null
+
+    shards = sorted((root / "results" / peak_set / "shards").glob("*.h5"))
+    null = read_null(shards) if shards else pd.DataFrame()
+    if "segment_start" not in null or not len(null):
+        return 0
+    null = null[null["task"] == null["task"].iloc[0]]
+    return len(null.assign(w=null["mut_end"] - null["mut_start"]).drop_duplicates(
+        ["window_id", "segment_start", "w", "resp_start", "resp_end"]))
+
+
+def local_widths(root: Path, peak_set: str) -> list:
+    """The window widths the shard logs say the local passes ran on."""
+    out = set()
+    for p in (root / "logs" / peak_set / "score_shard").glob("*.log"):
+        for m in WIDTHS.findall(p.read_text()):
+            out.update(int(v) for v in m.split(","))
+    return sorted(out)
 
 
 # ---- the machine ----------------------------------------------------------------------
@@ -367,7 +393,7 @@ def report(results: list[dict], lin: tuple | None, args, machine: dict) -> str:
             L += ["", f"Solving shard CPU-s = jobs x fixed + windows x per-window from the two runs: fixed "
                   f"{per_j:.0f} CPU-s per shard job, {per_w:.2f} CPU-s per window (the load-insensitive check of "
                   "linearity: the per-window part is what grows with windows)."]
-    L += projection(main, lin, args)
+    L += projection(main, lin, args, WORK / "basset.h5")
     return "\n".join(L) + "\n"
 
 
@@ -420,7 +446,26 @@ def singles_at(r: dict, fits, n: int) -> float:
     return float(pd.to_numeric(r["other_jobs"]["cpu_time"], errors="coerce").sum()) * n / max(1, r["kept"])
 
 
-def projection(main: list[dict], lin: tuple | None, args) -> list[str]:
+def targeted_gflop(r: dict, model: Path) -> float | None:
+    """GFLOP per window of the segment rows on the targeted windows: ``call_flops`` of bench/speed/targets.py
+    (the convolutions and dense products they execute) for the run's segments and (segment, target) pairs,
+    at the widest window the shard logs name, with the originals' forward share of a 256-row batch."""
+    if not r.get("widths"):
+        return None
+    sys.path.insert(0, str(REPO / "bench" / "speed"))
+    from targets import call_flops
+
+    from dfim.importance import make_scorer
+    from dfim.models import load_model
+
+    w = max(r["widths"])
+    with make_scorer(load_model(model), "deeplift", "native") as s:
+        B_m = r["segments"]
+        flops = call_flops(s, w, w, int(np.ceil(B_m / 252)) * 4, B_m, r["pairs"])
+    return flops / 1e9 / max(1, r["kept"])
+
+
+def projection(main: list[dict], lin: tuple | None, args, model: Path) -> list[str]:
     fits = single_jobs_fit(lin)
     L = ["", f"## Projection: {N_PROJECTED:,} peaks", "",
          "An estimate, not a measurement. Shard jobs: the measured wall seconds of the shard jobs per window kept "
@@ -458,13 +503,20 @@ def projection(main: list[dict], lin: tuple | None, args) -> list[str]:
         # a shared reference (gc, zero) is one forward per batch: nothing per window
         n_refs = r["cfg"]["importance"]["n_refs"] if r["cfg"]["importance"]["reference"] == "shuffle" else 1
         gflop = rows * n_refs * 2 * GFLOP_FORWARD + (ref_sets * n_refs * GFLOP_FORWARD if n_refs > 1 else 0)
+        targeted = targeted_gflop(r, model) if n_refs == 1 and r.get("pairs") else None
+        if targeted is not None:  # the segment rows at what the targeted windows execute
+            gflop += targeted - r["segments"] / k * 2 * GFLOP_FORWARD
         gpu_s = gflop * N_PROJECTED / (GPU_ASSUMED_TFLOPS * 1e3)
         L.append(f"| {r['name']} | {per_window:.2f} / {per_window_cpu:.2f} | " + " | ".join(cells)
                  + f" | scoring ≥ {_duration(gpu_s)} ({gflop:.0f} GFLOP / window) + single jobs {_duration(singles)} |")
     L += ["", "GPU column: there is no GPU here, so nothing was measured. It is a FLOP bound for the importance "
           f"passes only: per window, sequences scored x references (10 shuffled, or 1 shared) x 2 x "
           f"{GFLOP_FORWARD} GFLOP (forward + input gradient of Basset, nominal, bench/results/speed.md; the local "
-          f"forward pass is not counted as a saving) + distinct shuffled reference sets x {N_REFS} x "
+          "forward pass of the originals' and the sources' mutants is not counted as a saving), except that the "
+          "random-source null's segment rows, with one shared reference, count what the targeted windows execute "
+          "for them (`call_flops` of bench/speed/targets.py on the run's segments and (segment, target) pairs, "
+          "read from the shards' null tables) + distinct shuffled reference sets x "
+          f"{N_REFS} x "
           f"{GFLOP_FORWARD} GFLOP (their forward passes: 1 set per window for the random-source null, 1 + shuffles "
           f"for the shuffled nulls), x {N_PROJECTED:,} windows, at an **assumed** {GPU_ASSUMED_TFLOPS:g} TFLOP/s "
           "sustained: an assumption, not a measured or published rate for this code. ISM forward passes, model "

@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= 2
 
-.PHONY: demo run test env bedtools lint clean-demo bench-throughput bench-speed bench-accuracy bench-scale bench-genome
+.PHONY: demo run test env bedtools lint clean-demo bench-throughput bench-speed bench-accuracy bench-scale bench-genome bench-locality
 
 env: $(STAMP) bedtools
 
@@ -47,6 +47,12 @@ bench-throughput: env
 bench-speed: env
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/speed/run.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/speed/kinds.py
+
+# The native scorer's local paths on the Basset-sized model (about 8 min on 2 cores):
+# bench/results/locality.md (mutants' forward pass) and targets.md (the null's targeted windows).
+bench-locality: env
+	$(BIN)/python bench/speed/locality_prod.py
+	$(BIN)/python bench/speed/targets.py --rounds 3
 
 bench-accuracy: env
 	$(BIN)/python bench/accuracy/run.py

@@ -173,10 +173,11 @@ def write(a, results, rows, load0, load1, elapsed):
         "it, so the bound on the importance pass with batch_size 80 is 80 / (16 + 64 x (0.33 + 0.67 x 0.1)) "
         "= 1.9x. With 256 the full pass also computes 176 padding rows in full, the local one pads mostly "
         "mutant rows (cheap windows), so the importance pass gains more there; that is padding, not locality.",
-        "- Not covered (they take the full pass unchanged): the workflow's default of 10 shuffled references per "
+        "- Not covered (they take the full pass unchanged): `reference: shuffle`, 10 shuffled references per "
         "sequence (the backward runs once per reference, the forward once, so a window-only forward gains "
         "little), graph models (BPNet-like), dilated or strided first convolutions, integrated gradients; "
-        "`grad_x_input` is local with any reference.",
+        "`grad_x_input` is local with any reference. The random-source null's segment mutants, whose backward "
+        "pass is windowed too, are measured in `bench/results/targets.md`.",
         "",
     ]
     Path(a.out).write_text("\n".join(lines))

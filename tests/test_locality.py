@@ -181,7 +181,7 @@ def test_first_convolution_on_slices_is_the_full_pass_bit_for_bit(models, scorer
     gives the full pass's values there exactly."""
     import tensorflow as tf
 
-    from dfim.native.locality import take_windows, valid_conv
+    from dfim.native.locality import gather_windows, valid_conv
 
     s = scorers(which, "deeplift")
     op = window_plan(models[which], s.steps, L, 8)[0]
@@ -191,7 +191,7 @@ def test_first_convolution_on_slices_is_the_full_pass_bit_for_bit(models, scorer
     full = s.steps[0].fn(x).numpy()  # (6, L_out, C)
     starts = np.array([[0], [3], [17], [L // 2], [full.shape[1] - op.width], [5]], np.int32)
     padded = tf.pad(x, [[0, 0], [op.left, op.right], [0, 0]])
-    win = valid_conv(op)(take_windows(padded, tf.constant(starts), op.width + op.k - 1)).numpy()
+    win = valid_conv(op)(gather_windows(padded, None, tf.constant(starts[:, 0]), op.width + op.k - 1)).numpy()
     for i, (a,) in enumerate(starts):
         np.testing.assert_array_equal(win[i], full[i, a : a + op.width])
 

@@ -202,38 +202,31 @@ def valid_conv(op: Op):
     return op._valid
 
 
-def take_windows(t, first, width: int, left: int | None = None):
-    """``t (m, L, C)`` on ``width``-wide windows starting at ``first (m, T)`` -> ``(m * T, width, C)``.
+def gather_windows(src, rows, first, width: int, over=None):
+    """``src (R, L, C)`` on rows ``rows (n,)`` (None: row i), positions ``first (n,) + [0, width)`` -> ``(n, width, C)``.
 
-    left : None, or ``first`` indexes ``t`` padded with ``left`` zeros before it and with zeros
-    after it. The padding is not made (padding the whole tensor to read a few windows of
-    it cost more than the windows): positions outside ``t`` read as 0.
+    Positions outside ``[0, L)`` read as 0 (a convolution's padding). ``over``: a window laid
+    over the values, ``(win (N, w, C), win_rows (n,) or None, win_first (n,))``: row ``win_rows[i]``
+    of ``win`` holds row i's values on ``win_first[i] + [0, w)``. One gather from ``src`` and
+    ``win`` side by side: no copy of a whole row, no masks over the values.
     """
     import tensorflow as tf
 
-    idx = first[:, :, None] + tf.range(width)[None, None, :]
-    if left is not None:
-        idx = idx - left
-        inside = (idx >= 0) & (idx < tf.shape(t)[1])
-        idx = tf.clip_by_value(idx, 0, tf.shape(t)[1] - 1)
-    out = tf.reshape(tf.gather(t, tf.reshape(idx, (tf.shape(t)[0], -1)), batch_dims=1), (-1, width, t.shape[2]))
-    if left is not None:
-        out = tf.where(tf.reshape(inside, (-1, width, 1)), out, tf.zeros_like(out))
-    return out
-
-
-def put_windows(base, first, width: int, values):
-    """``base (m, L, C)`` with ``values (m * T, width, C)`` written on the windows starting at ``first (m, T)``.
-
-    Windows that overlap write the same positions; the callers' windows that overlap hold
-    values computed from the same entries.
-    """
-    import tensorflow as tf
-
-    m = tf.shape(base)[0]
-    pos = tf.reshape(first[:, :, None] + tf.range(width)[None, None, :], (m, -1))
-    rows = tf.repeat(tf.range(m)[:, None], tf.shape(pos)[1], axis=1)
-    return tf.tensor_scatter_nd_update(base, tf.stack([rows, pos], -1), tf.reshape(values, (m, -1, base.shape[2])))
+    L, C = src.shape[1], src.shape[2]
+    n = tf.shape(first)[0]
+    pos = first[:, None] + tf.range(width)[None, :]
+    r = tf.range(n) if rows is None else rows
+    zero = tf.shape(src)[0] * L  # the row of zeros after src's rows
+    idx = tf.where((pos >= 0) & (pos < L), r[:, None] * L + pos, zero)
+    parts = [tf.reshape(src, (-1, C)), tf.zeros((1, C), src.dtype)]
+    if over is not None:
+        win, w_rows, w_first = over
+        w = win.shape[1]
+        w_rows = tf.range(n) if w_rows is None else w_rows
+        rel = pos - w_first[:, None]
+        idx = tf.where((rel >= 0) & (rel < w), zero + 1 + w_rows[:, None] * w + rel, idx)
+        parts.append(tf.reshape(win, (-1, C)))
+    return tf.gather(tf.concat(parts, 0), idx)
 
 
 def windowed_conv(fn, h, z_base, a, op: Op | None):
@@ -248,8 +241,8 @@ def windowed_conv(fn, h, z_base, a, op: Op | None):
     def forward(v):
         if op is None:
             return fn(v)
-        win = valid_conv(op)(take_windows(v, a[:, None], op.width + op.k - 1, left=op.left))
-        return put_windows(z_base, a[:, None], op.width, win)
+        win = valid_conv(op)(gather_windows(v, None, a - op.left, op.width + op.k - 1))
+        return gather_windows(z_base, None, tf.zeros_like(a), z_base.shape[1], (win, None, a))
 
     @tf.custom_gradient
     def conv(v):

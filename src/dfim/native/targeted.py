@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from .config import graph_function
+from .locality import gather_windows, valid_conv, window_plan
 
 
 def prefix_plans(model, steps, L: int, width: int, t_width: int):
@@ -42,41 +43,12 @@ def prefix_plans(model, steps, L: int, width: int, t_width: int):
     included: they shrink what the rest of the network runs on) and stops at the first
     other step, or where either window would cover a whole layer.
     """
-    from .locality import window_plan
-
     plan_c = window_plan(model, steps, L, width, trailing=True)
     plan_t = window_plan(model, steps, L, t_width, trailing=True)
     n = min(len(plan_c), len(plan_t))
     if not any(op.kind == "conv" for op in plan_c[:n]):
         return None
     return plan_c[:n], plan_t[:n]
-
-
-def gather_windows(src, rows, first, width: int, over=None):
-    """``src (R, L, C)`` on rows ``rows (n,)`` (None: row i), positions ``first (n,) + [0, width)`` -> ``(n, width, C)``.
-
-    Positions outside ``[0, L)`` read as 0 (a convolution's padding). ``over``: a window laid
-    over the values, ``(win (N, w, C), win_rows (n,) or None, win_first (n,))``: row ``win_rows[i]``
-    of ``win`` holds row i's values on ``win_first[i] + [0, w)``. One gather from ``src`` and
-    ``win`` side by side: no copy of a whole row, no masks over the values.
-    """
-    import tensorflow as tf
-
-    L, C = src.shape[1], src.shape[2]
-    n = tf.shape(first)[0]
-    pos = first[:, None] + tf.range(width)[None, :]
-    r = tf.range(n) if rows is None else rows
-    zero = tf.shape(src)[0] * L  # the row of zeros after src's rows
-    idx = tf.where((pos >= 0) & (pos < L), r[:, None] * L + pos, zero)
-    parts = [tf.reshape(src, (-1, C)), tf.zeros((1, C), src.dtype)]
-    if over is not None:
-        win, w_rows, w_first = over
-        w = win.shape[1]
-        w_rows = tf.range(n) if w_rows is None else w_rows
-        rel = pos - w_first[:, None]
-        idx = tf.where((rel >= 0) & (rel < w), zero + 1 + w_rows[:, None] * w + rel, idx)
-        parts.append(tf.reshape(win, (-1, C)))
-    return tf.gather(tf.concat(parts, 0), idx)
 
 
 def forward_windows(steps, plan, lengths, h, a, context):
@@ -94,8 +66,6 @@ def forward_windows(steps, plan, lengths, h, a, context):
     -------
     One ``(h, a)`` per step: the window's values after it and their first position.
     """
-    from .locality import valid_conv
-
     out = []
     for i, (step, op, a_out) in enumerate(zip(steps, plan, window_starts(plan, lengths, a))):
         if op.kind == "conv":
